@@ -5,6 +5,8 @@ import { join } from 'node:path';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
+// --product: only what ships (extension, worker, CLI, webviews), with source maps; no test bundles.
+const productOnly = production || process.argv.includes('--product');
 
 /** Lists files under `dir` whose names end with `suffix`, recursively. */
 function files(dir, suffix) {
@@ -49,7 +51,7 @@ const builds = [
   { ...browser, entryPoints: { editor: 'webview/editor/main.ts', outliers: 'webview/outliers/main.ts' }, outdir: 'dist/webview' },
 ];
 
-if (!production) {
+if (!productOnly) {
   const unit = files('test/unit', '.test.ts');
   if (unit.length) builds.push({ ...node, entryPoints: unit, outbase: 'test', outdir: 'dist/test' });
   const integration = [...files('test/integration', '.test.ts'), 'test/integration/index.ts'];
@@ -67,12 +69,17 @@ if (!production) {
   if (bench.length) builds.push({ ...node, entryPoints: bench, outbase: 'bench', outdir: 'dist/bench' });
 }
 
-if (!watch) rmSync('dist', { recursive: true, force: true });
+// A production build replaces only the shipped bundles, so test bundles from a dev build survive.
+if (!watch && !productOnly) rmSync('dist', { recursive: true, force: true });
 if (watch) {
   const contexts = await Promise.all(builds.map((b) => esbuild.context(b)));
   await Promise.all(contexts.map((c) => c.watch()));
   console.log('[esbuild] watching');
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
+  if (production) {
+    // Source maps left by an earlier dev build no longer match the minified bundles.
+    for (const f of [...files('dist', '.map')]) if (!f.includes(`${join('dist', 'test')}`)) rmSync(f);
+  }
   console.log(`[esbuild] ${builds.length} bundles built${production ? ' (production)' : ''}`);
 }

@@ -1,0 +1,73 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { CHECKPOINT_VIEW_TYPES } from '../editor/CheckpointEditorProvider';
+import { pickModel } from '../modelFiles';
+import { ModelTextProvider } from '../text/ModelTextProvider';
+import type { WorkerClient } from '../client/WorkerClient';
+
+/** Command ids contributed in package.json. Integration tests check that each one is registered. */
+export const COMMAND_IDS = [
+  'quantscope.openModel',
+  'quantscope.quantizeLayer',
+  'quantscope.profileModel',
+  'quantscope.benchmarkModel',
+  'quantscope.compareWith',
+  'quantscope.compareModels',
+  'quantscope.applyRecipe',
+  'quantscope.showModelText',
+  'quantscope.restartWorker',
+  'quantscope.showWorkerLog',
+] as const;
+
+/** The model a command applies to: its argument (Explorer, editor title), the active checkpoint editor, or a pick. */
+async function targetModel(arg: unknown, title: string): Promise<vscode.Uri | undefined> {
+  if (arg instanceof vscode.Uri) return arg;
+  const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
+  if (tab?.input instanceof vscode.TabInputCustom && (CHECKPOINT_VIEW_TYPES as readonly string[]).includes(tab.input.viewType)) return tab.input.uri;
+  return pickModel(title);
+}
+
+/** The palette and context-menu commands that act on a model file. */
+export class ModelCommands {
+  /** Registers every command in {@link COMMAND_IDS}. */
+  static register(context: vscode.ExtensionContext, worker: WorkerClient, log: vscode.LogOutputChannel): void {
+    const reg = (id: (typeof COMMAND_IDS)[number], fn: (...args: unknown[]) => unknown): void => {
+      context.subscriptions.push(vscode.commands.registerCommand(id, fn));
+    };
+
+    reg('quantscope.openModel', async (arg) => {
+      const uri = arg instanceof vscode.Uri ? arg : await pickModel('Quantscope: Open Model');
+      if (uri) await vscode.commands.executeCommand('vscode.openWith', uri, CHECKPOINT_VIEW_TYPES[0]);
+    });
+
+    reg('quantscope.showModelText', async (arg) => {
+      const uri = await targetModel(arg, 'Quantscope: Show Model as Text');
+      if (!uri) return;
+      const doc = await vscode.workspace.openTextDocument(ModelTextProvider.uriFor(uri));
+      await vscode.languages.setTextDocumentLanguage(doc, 'quantscope-model');
+      await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+    });
+
+    reg('quantscope.restartWorker', async () => {
+      worker.restart();
+      const pong = await worker.request('ping', {});
+      void vscode.window.showInformationMessage(`Quantscope worker restarted (process ${pong.pid}).`);
+    });
+
+    reg('quantscope.showWorkerLog', () => log.show());
+
+    // Transforms, profiling and benchmarks run in the worker; until their engines ship, say so plainly.
+    const notYet = (id: (typeof COMMAND_IDS)[number], label: string): void =>
+      reg(id, async (arg) => {
+        const uri = arg instanceof vscode.Uri ? arg : undefined;
+        const name = uri ? ` for ${path.basename(uri.fsPath)}` : '';
+        await vscode.window.showWarningMessage(`Quantscope: "${label}"${name} is not available in this build yet.`);
+      });
+    notYet('quantscope.quantizeLayer', 'Quantize Layer…');
+    notYet('quantscope.profileModel', 'Profile Model');
+    notYet('quantscope.benchmarkModel', 'Benchmark Model…');
+    notYet('quantscope.compareWith', 'Compare With…');
+    notYet('quantscope.compareModels', 'Compare Models…');
+    notYet('quantscope.applyRecipe', 'Apply Recipe');
+  }
+}

@@ -1,0 +1,52 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { COMMAND_IDS, ModelCommands } from './commands/ModelCommands';
+import { CHECKPOINT_VIEW_TYPES, CheckpointEditorProvider } from './editor/CheckpointEditorProvider';
+import { ModelTextProvider } from './text/ModelTextProvider';
+import { OutliersViewProvider } from './views/OutliersViewProvider';
+import { WorkerClient } from './client/WorkerClient';
+
+/** What `activate` returns: a small API that integration tests and other extensions can use. */
+export interface QuantscopeApi {
+  /** The worker's process id, or undefined when it is not running. */
+  readonly workerPid: () => number | undefined;
+  /** Asks the worker for its identity, starting it when needed. */
+  readonly ping: () => Promise<{ pid: number }>;
+  readonly commandIds: readonly string[];
+  readonly viewTypes: readonly string[];
+}
+
+/** Activates the extension: the worker client, the editor, the views and the commands. */
+export function activate(context: vscode.ExtensionContext): QuantscopeApi {
+  const log = vscode.window.createOutputChannel('Quantscope', { log: true });
+  context.subscriptions.push(log);
+  const worker = new WorkerClient(path.join(context.extensionPath, 'dist', 'worker.js'), log);
+  context.subscriptions.push(worker);
+  context.subscriptions.push(
+    worker.onDidCrash(async (reason) => {
+      const choice = await vscode.window.showWarningMessage(`The Quantscope worker stopped unexpectedly (${reason}). It restarts with the next request.`, 'Show Log');
+      if (choice) log.show();
+    }),
+  );
+
+  CheckpointEditorProvider.register(context, worker);
+  OutliersViewProvider.register(context);
+  ModelTextProvider.register(context, worker);
+  ModelCommands.register(context, worker, log);
+
+  // `npm start` under code-server cannot pass a file to open, so it names one in the environment.
+  const openOnStart = process.env.QUANTSCOPE_OPEN_ON_START;
+  if (openOnStart) {
+    void vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(openOnStart), CHECKPOINT_VIEW_TYPES[0]);
+  }
+
+  return {
+    workerPid: () => worker.pid,
+    ping: () => worker.request('ping', {}),
+    commandIds: COMMAND_IDS,
+    viewTypes: CHECKPOINT_VIEW_TYPES,
+  };
+}
+
+/** Nothing to do: every resource is in `context.subscriptions`. */
+export function deactivate(): void {}

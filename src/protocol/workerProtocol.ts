@@ -1,0 +1,108 @@
+/**
+ * Messages between the extension (or the CLI) and the worker process. Type-only: both sides
+ * import these to agree on the JSON-RPC method names, parameters and results.
+ */
+
+/** Element type and shape of one model input or output, as ONNX Runtime reports it. */
+export interface ValueSummary {
+  readonly name: string;
+  /** `tensor` for tensors; ONNX Runtime also reports sequences and maps as non-tensors. */
+  readonly kind: 'tensor' | 'other';
+  /** Element type such as `float32`, `int64`; empty for non-tensors. */
+  readonly type: string;
+  /** Dimensions: numbers for fixed sizes, strings for symbolic ones. */
+  readonly shape: readonly (number | string)[];
+}
+
+/** One tensor of a checkpoint, as listed (no values). */
+export interface TensorSummary {
+  readonly name: string;
+  readonly dtype: string;
+  readonly shape: readonly number[];
+  readonly elements: number;
+  readonly byteLength: number;
+}
+
+/** Parameters and bytes per element type. */
+export interface DTypeShare {
+  readonly dtype: string;
+  readonly tensors: number;
+  readonly elements: number;
+  readonly byteLength: number;
+}
+
+/**
+ * What `inspect` returns: the checkpoint's listing from our own format readers, and for ONNX
+ * models the signature as ONNX Runtime loads it.
+ */
+export interface ModelSummary {
+  readonly path: string;
+  readonly format: string;
+  readonly fileSize: number;
+  readonly inputs: readonly ValueSummary[];
+  readonly outputs: readonly ValueSummary[];
+  /** Every tensor (initializers and Constant weights for ONNX). */
+  readonly tensors: readonly TensorSummary[];
+  readonly parameterCount: number;
+  readonly dtypes: readonly DTypeShare[];
+  /** Graph facts for formats that carry one. */
+  readonly graph?: { readonly nodes: number; readonly opsets: Readonly<Record<string, number>>; readonly opTypes: Readonly<Record<string, number>> };
+  /** Custom metadata of the model (producer, version and `metadata_props`), when available. */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** ONNX Runtime's version in the worker, when ONNX Runtime loaded the model. */
+  readonly runtime?: string;
+  /** Milliseconds spent listing the file and, for ONNX, creating the session. */
+  readonly loadMs: number;
+}
+
+/** Parameters of `inspect`. */
+export interface InspectParams {
+  readonly path: string;
+}
+
+/** What `ping` returns: enough to tell one worker process from the next. */
+export interface PingResult {
+  readonly pid: number;
+  readonly node: string;
+  readonly uptimeMs: number;
+}
+
+/** A progress report for a long request, tied to the request by `token`. */
+export interface ProgressParams {
+  readonly token: string;
+  readonly message: string;
+  /** 0..1, or undefined when the length of the work is unknown. */
+  readonly fraction?: number;
+}
+
+/** The requests the worker answers, by JSON-RPC method name. */
+export interface WorkerRequests {
+  readonly ping: { readonly params: Record<string, never>; readonly result: PingResult };
+  readonly inspect: { readonly params: InspectParams; readonly result: ModelSummary };
+  /** The model as `quantscope-model` text, for the text view and the diff. */
+  readonly modelText: { readonly params: InspectParams; readonly result: { readonly text: string } };
+}
+
+/** A JSON-RPC method of the worker. */
+export type WorkerMethod = keyof WorkerRequests;
+
+/** Notifications the worker sends unprompted. */
+export interface WorkerNotifications {
+  readonly progress: ProgressParams;
+  readonly log: { readonly level: 'info' | 'warn' | 'error'; readonly message: string };
+}
+
+/**
+ * Errors cross the process boundary as JSON-RPC errors; `data.kind` says whether the user's file
+ * was at fault (`format`), the work was cancelled, or something failed inside the worker.
+ */
+export interface WorkerErrorData {
+  readonly kind: 'format' | 'cancelled' | 'internal';
+}
+
+/** JSON-RPC error codes the worker uses. */
+export const WorkerErrorCode = {
+  format: -32001,
+  cancelled: -32800,
+  internal: -32603,
+} as const;

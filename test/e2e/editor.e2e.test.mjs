@@ -1,0 +1,135 @@
+// End to end: the packaged .vsix installed into a fresh code-server (without the smoke-test
+// driver, so notifications and dialogs behave as for users), driven through Chromium.
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { codeServerCli, launchBrowser, root, startCodeServer, workbenchUrl } from '../../scripts/lib/codeServer.mjs';
+
+const shots = join(root, 'test-results', 'e2e');
+mkdirSync(shots, { recursive: true });
+const vsixFile = join(root, 'dist', 'vsix-path.txt');
+
+let server;
+let browser;
+let page;
+const dataDir = mkdtempSync(join(tmpdir(), 'quantscope-e2e-'));
+const workspace = join(dataDir, 'workspace');
+
+async function shot(name) {
+  await page.screenshot({ path: join(shots, `${name}.png`) });
+}
+
+/** Runs a palette command, retrying while the extension's commands are still being registered. */
+async function runCommand(title) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    // Keyboard focus may be inside a webview, which keeps some keys; the status bar gives it back.
+    await page.locator('.part.statusbar').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(`>${title}`);
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    try {
+      await row.waitFor({ state: 'visible', timeout: 3_000 });
+      await page.keyboard.press('Enter');
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`command "${title}" never appeared in the palette`);
+    }
+  }
+}
+
+/** Picks the first QuickPick row that contains `text`. */
+async function pick(text) {
+  const input = page.locator('.quick-input-widget input[placeholder*="model"]');
+  await input.waitFor({ state: 'visible', timeout: 20_000 });
+  await input.fill(text);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first().waitFor({ state: 'visible', timeout: 20_000 });
+  await page.keyboard.press('Enter');
+}
+
+/**
+ * The webview whose page shows `selector`. VS Code draws every webview (editors and views) in an
+ * overlay iframe, so the one we want is found by its content.
+ */
+async function webviewShowing(selector, timeout = 60_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const frames = page.locator('iframe.webview.ready');
+    const n = await frames.count();
+    for (let i = 0; i < n; i++) {
+      const inner = frames.nth(i).contentFrame().locator('iframe#active-frame').contentFrame();
+      if (await inner.locator(selector).first().isVisible().catch(() => false)) return inner;
+    }
+    if (Date.now() > deadline) throw new Error(`no webview shows ${selector}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('Quantscope in code-server (installed .vsix)', { timeout: 600_000 }, () => {
+  before(async () => {
+    assert.ok(existsSync(vsixFile), 'the .vsix was packaged first (npm run package)');
+    const vsix = readFileSync(vsixFile, 'utf8').trim();
+    mkdirSync(workspace, { recursive: true });
+    copyFileSync(join(root, 'node_modules', '@ricky0123', 'vad-web', 'dist', 'silero_vad_v5.onnx'), join(workspace, 'silero_vad_v5.onnx'));
+    copyFileSync(join(root, 'test', 'fixtures', 'workspace', 'tiny_mlp.onnx'), join(workspace, 'tiny_mlp.onnx'));
+    copyFileSync(join(root, 'test', 'fixtures', 'workspace', 'broken.onnx'), join(workspace, 'broken.onnx'));
+    const log = join(shots, 'code-server.log');
+    await codeServerCli(['--user-data-dir', join(dataDir, 'user-data'), '--extensions-dir', join(dataDir, 'extensions'), '--install-extension', vsix, '--force'], { logFile: log });
+    server = await startCodeServer({ dataDir, logFile: log });
+    ({ browser, page } = await launchBrowser());
+    await page.goto(workbenchUrl(server.baseUrl, server.port, { folder: workspace }));
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 90_000 });
+  });
+
+  afterEach(async (t) => {
+    // What the screen showed at the end of each test: evidence when one fails.
+    if (page) await shot(`after-${t.name.replace(/\W+/g, '-').slice(0, 60)}`).catch(() => undefined);
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    await server?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('the palette command opens a real ONNX model in the checkpoint editor', async () => {
+    await runCommand('Quantscope: Open Model…');
+    await pick('silero_vad_v5.onnx');
+    const tab = page.locator('.tabs-container .tab', { hasText: 'silero_vad_v5.onnx' });
+    await tab.waitFor({ state: 'visible', timeout: 30_000 });
+  });
+
+  test('the webview renders the inputs and outputs that came from the worker', async () => {
+    const frame = await webviewShowing('section.signature');
+    await frame.locator('h1', { hasText: 'silero_vad_v5.onnx' }).waitFor({ timeout: 10_000 });
+    const text = await frame.locator('main').innerText();
+    assert.match(text, /Inputs \(3\)/);
+    assert.match(text, /Outputs \(2\)/);
+    for (const name of ['input', 'state', 'sr', 'output', 'stateN']) assert.ok(text.includes(name), `shows ${name}`);
+    assert.match(text, /int64/);
+    assert.match(text, /ONNX Runtime/);
+    await shot('editor-silero-vad');
+  });
+
+  test('a truncated model shows a readable error page, not a blank editor', async () => {
+    await runCommand('Quantscope: Open Model…');
+    await pick('broken.onnx');
+    const frame = await webviewShowing('.error-page');
+    await frame.locator('.error-page h1', { hasText: 'broken.onnx' }).waitFor({ timeout: 10_000 });
+    const message = await frame.locator('.error-message').innerText();
+    assert.ok(message.length > 10, `the error names the problem: ${message}`);
+    await shot('editor-broken-model');
+  });
+
+  test('the Outliers panel view opens', async () => {
+    await runCommand('Quantscope: Focus on Outliers View');
+    const view = await webviewShowing('.empty');
+    assert.match(await view.locator('.empty').innerText(), /Profile Model/);
+    await shot('outliers-view');
+  });
+});

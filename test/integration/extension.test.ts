@@ -1,0 +1,92 @@
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { suite, suiteTeardown, test } from 'mocha';
+import * as vscode from 'vscode';
+import type { QuantscopeApi } from '../../src/extension/extension';
+
+const EXTENSION_ID = 'quantscope.quantscope';
+
+function workspaceFile(...parts: string[]): vscode.Uri {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'the tests run with the fixtures folder open');
+  return vscode.Uri.joinPath(folder.uri, ...parts);
+}
+
+async function api(): Promise<QuantscopeApi> {
+  const ext = vscode.extensions.getExtension<QuantscopeApi>(EXTENSION_ID);
+  assert.ok(ext, `extension ${EXTENSION_ID} is installed`);
+  return ext.isActive ? ext.exports : ext.activate();
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+suite('Quantscope extension', () => {
+  suiteTeardown(async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  test('activates', async () => {
+    const ext = vscode.extensions.getExtension<QuantscopeApi>(EXTENSION_ID);
+    assert.ok(ext);
+    await ext.activate();
+    assert.equal(ext.isActive, true);
+  });
+
+  test('registers every contributed command', async () => {
+    const a = await api();
+    const all = new Set(await vscode.commands.getCommands(true));
+    const pkg = vscode.extensions.getExtension(EXTENSION_ID)?.packageJSON as { contributes: { commands: { command: string }[] } };
+    const contributed = pkg.contributes.commands.map((c) => c.command);
+    assert.deepEqual([...contributed].sort(), [...a.commandIds].sort(), 'package.json and the code agree on the command list');
+    for (const id of contributed) assert.ok(all.has(id), `${id} is registered`);
+  });
+
+  test('opens an .onnx file in the checkpoint custom editor', async () => {
+    const uri = workspaceFile('tiny_mlp.onnx');
+    await vscode.commands.executeCommand('vscode.open', uri);
+    const tab = await waitFor('the custom editor tab', () => {
+      const t = vscode.window.tabGroups.activeTabGroup.activeTab;
+      return t?.input instanceof vscode.TabInputCustom ? t : undefined;
+    });
+    const input = tab.input as vscode.TabInputCustom;
+    assert.equal(input.viewType, 'quantscope.checkpoint');
+    assert.equal(path.basename(input.uri.fsPath), 'tiny_mlp.onnx');
+  });
+
+  test('the worker answers', async () => {
+    const a = await api();
+    const pong = await a.ping();
+    assert.ok(pong.pid > 0);
+    assert.notEqual(pong.pid, process.pid, 'the worker is a separate process');
+    assert.equal(a.workerPid(), pong.pid);
+  });
+
+  test('the text view renders the model from the worker', async () => {
+    const uri = workspaceFile('tiny_mlp.onnx');
+    await vscode.commands.executeCommand('quantscope.showModelText', uri);
+    const doc = await waitFor('the model text document', () => vscode.window.visibleTextEditors.map((e) => e.document).find((d) => d.uri.scheme === 'quantscope-model'));
+    assert.equal(doc.languageId, 'quantscope-model');
+    const text = doc.getText();
+    assert.match(text, /^model tiny_mlp\.onnx/m);
+    assert.match(text, /^input x: float32\[batch, 16\]/m);
+    assert.match(text, /^output y: float32\[batch, 4\]/m);
+  });
+
+  test('killing the worker makes the next request start a new one', async () => {
+    const a = await api();
+    const first = (await a.ping()).pid;
+    process.kill(first, 'SIGKILL');
+    await waitFor('the worker to be reported dead', () => (a.workerPid() === undefined ? true : undefined), 10_000);
+    const second = (await a.ping()).pid;
+    assert.notEqual(second, first);
+    assert.ok(second > 0);
+  });
+});
