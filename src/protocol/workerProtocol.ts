@@ -51,6 +51,8 @@ export interface ModelSummary {
   readonly metadata: Readonly<Record<string, string>>;
   /** ONNX Runtime's version in the worker, when ONNX Runtime loaded the model. */
   readonly runtime?: string;
+  /** Why ONNX Runtime refused a model that our reader could list. */
+  readonly runtimeError?: string;
   /** Milliseconds spent listing the file and, for ONNX, creating the session. */
   readonly loadMs: number;
 }

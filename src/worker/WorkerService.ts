@@ -1,10 +1,10 @@
-import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { openCheckpoint } from '../core/formats/registry';
 import { printModelText } from '../core/onnx/ModelTextPrinter';
-import { FormatError } from '../core/FormatError';
 import type { InspectParams, ModelSummary, PingResult } from '../protocol/workerProtocol';
 import { type JobContext, throwIfCancelled } from './JobContext';
 import { readSignature, runtimeVersion } from './ort';
+import { summarizeCheckpoint } from './summarizeCheckpoint';
 
 const started = Date.now();
 
@@ -18,50 +18,58 @@ export class WorkerService {
     return { pid: process.pid, node: process.version, uptimeMs: Date.now() - started };
   }
 
-  /** Summarizes a model: inputs and outputs from ONNX Runtime. */
+  /**
+   * Summarizes a model. Our own readers list it (any format, reading only headers); for ONNX,
+   * ONNX Runtime then loads it too, so the signature shown is the one the runtime will use.
+   */
   async inspect(params: InspectParams, ctx: JobContext): Promise<ModelSummary> {
-    const { path } = params;
-    let size: number;
-    try {
-      const s = await stat(path);
-      if (!s.isFile()) throw new FormatError(`${path} is not a file`);
-      size = s.size;
-    } catch (e) {
-      if (e instanceof FormatError) throw e;
-      throw new FormatError(`cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-    }
-    if (size === 0) throw new FormatError(`${path} is empty`);
-    ctx.progress('Loading the model in ONNX Runtime');
+    const t0 = performance.now();
+    ctx.progress('Reading the header');
+    const checkpoint = await openCheckpoint(params.path);
     throwIfCancelled(ctx);
-    let signature;
-    try {
-      signature = await readSignature(path);
-    } catch (e) {
-      throw new FormatError(`ONNX Runtime could not load the model: ${cleanOrtMessage(e)}`, { format: 'onnx', cause: e });
+    const listing = summarizeCheckpoint(checkpoint);
+    let signature: Pick<ModelSummary, 'inputs' | 'outputs' | 'runtime'> & { runtimeError?: string } = { inputs: listing.inputs, outputs: listing.outputs };
+    if (checkpoint.format === 'onnx') {
+      ctx.progress('Loading the model in ONNX Runtime');
+      try {
+        const s = await readSignature(params.path);
+        signature = { inputs: s.inputs, outputs: s.outputs, runtime: runtimeVersion() };
+      } catch (e) {
+        // The listing is still useful when the runtime rejects the graph (an unknown op, say).
+        signature = { ...signature, runtimeError: `ONNX Runtime could not load the model: ${cleanOrtMessage(e)}` };
+      }
     }
     return {
-      path,
-      format: 'onnx',
-      fileSize: size,
-      inputs: signature.inputs,
-      outputs: signature.outputs,
-      metadata: {},
-      tensors: [],
-      parameterCount: 0,
-      dtypes: [],
-      runtime: runtimeVersion(),
-      loadMs: signature.loadMs,
+      path: params.path,
+      format: checkpoint.format,
+      fileSize: checkpoint.fileSize,
+      ...listing,
+      ...signature,
+      loadMs: performance.now() - t0,
+    };
+  }
+
+  /** Renders the model as `quantscope-model` text. */
+  async modelText(params: InspectParams): Promise<{ text: string }> {
+    const checkpoint = await openCheckpoint(params.path);
+    const listing = summarizeCheckpoint(checkpoint);
+    return {
+      text: printModelText({
+        fileName: basename(params.path),
+        format: checkpoint.format,
+        fileSize: checkpoint.fileSize,
+        inputs: listing.inputs,
+        outputs: listing.outputs,
+        metadata: listing.metadata,
+        opsets: checkpoint.graph?.opsets,
+        nodes: checkpoint.graph?.nodes,
+        tensors: checkpoint.tensors,
+      }),
     };
   }
 }
 
-/** Renders the model as `quantscope-model` text. */
-export async function modelText(service: WorkerService, params: InspectParams, ctx: JobContext): Promise<{ text: string }> {
-  const s = await service.inspect(params, ctx);
-  return { text: printModelText({ ...s, fileName: basename(s.path) }) };
-}
-
-/** ONNX Runtime prefixes its messages with source locations; users need only the reason. */
+/** ONNX Runtime prefixes its messages with status codes; users need only the reason. */
 function cleanOrtMessage(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   return message.replace(/^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*/, '').trim();

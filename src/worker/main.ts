@@ -6,7 +6,7 @@ import { createMessageConnection, IPCMessageReader, IPCMessageWriter, ResponseEr
 import { isFormatError } from '../core/FormatError';
 import { WorkerErrorCode, type WorkerErrorData, type WorkerMethod, type WorkerNotifications, type WorkerRequests } from '../protocol/workerProtocol';
 import { CancelledError, type JobContext } from './JobContext';
-import { modelText, WorkerService } from './WorkerService';
+import { WorkerService } from './WorkerService';
 
 if (!process.send) {
   console.error('The Quantscope worker must be started by the extension or the CLI with an IPC channel.');
@@ -49,7 +49,7 @@ function handle<M extends WorkerMethod>(
 
 handle('ping', () => service.ping());
 handle('inspect', (params, ctx) => service.inspect(params, ctx));
-handle('modelText', (params, ctx) => modelText(service, params, ctx));
+handle('modelText', (params) => service.modelText(params));
 
 // The worker lives only as long as its parent: without the IPC channel nobody can use it.
 process.on('disconnect', () => process.exit(0));

@@ -111,6 +111,13 @@ function renderSummary(s: ModelSummary): void {
     ),
     h('section', { class: 'overview', 'aria-label': 'Overview' }, overview),
   ];
+  if (s.runtimeError) parts.push(h('p', { class: 'warning', role: 'status' }, s.runtimeError));
+  const meta = Object.entries(s.metadata);
+  if (meta.length) {
+    const list = h('dl', { class: 'facts metadata' });
+    for (const [k, v] of meta) list.append(h('dt', {}, k), h('dd', {}, v));
+    parts.push(h('details', { class: 'metadata-section' }, h('summary', {}, `Metadata (${meta.length})`), list));
+  }
   if (s.inputs.length || s.outputs.length) parts.push(h('div', { class: 'signatures' }, signatureTable('Inputs', s.inputs), signatureTable('Outputs', s.outputs)));
   if (s.dtypes.length) {
     const canvas = h('canvas', { role: 'img', 'aria-label': 'Parameters by element type' });

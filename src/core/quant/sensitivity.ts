@@ -1,0 +1,127 @@
+import { CancelledError } from '../linalg/CancelledError';
+import type { MatrixLike } from '../linalg/Matrix';
+import { topEigenvalue } from '../linalg/powerIteration';
+import { quadraticTraceOfDifference, trace } from '../linalg/quadraticTrace';
+import { dequantize } from './dequantize';
+import { layoutFor, scaleCount, type QuantScheme } from './QuantScheme';
+import { quantizeRtn } from './rtn';
+
+/** One precision a layer could be given: an RTN scheme or N:M magnitude pruning along `in`. */
+export type SensitivityCandidate =
+  | { readonly id: string; readonly label: string; readonly kind: 'quant'; readonly scheme: QuantScheme }
+  | { readonly id: string; readonly label: string; readonly kind: 'prune'; readonly n: number; readonly m: number };
+
+/** The candidates of the sensitivity table: INT8 and INT4 per channel, INT4 g128, 2:4 pruning. */
+export const DEFAULT_SENSITIVITY_CANDIDATES: readonly SensitivityCandidate[] = [
+  { id: 'int8-channel', label: 'INT8 per-channel', kind: 'quant', scheme: { bits: 8, symmetric: true, granularity: 'channel' } },
+  { id: 'int4-g128', label: 'INT4 g128', kind: 'quant', scheme: { bits: 4, symmetric: true, granularity: 'group', groupSize: 128 } },
+  { id: 'int4-channel', label: 'INT4 per-channel', kind: 'quant', scheme: { bits: 4, symmetric: true, granularity: 'channel' } },
+  { id: 'prune-2:4', label: '2:4 magnitude pruning', kind: 'prune', n: 2, m: 4 },
+];
+
+/** The error a candidate precision costs a layer. */
+export interface CandidateError {
+  /** Candidate id, such as `int4-g128`. */
+  readonly id: string;
+  /** Human-readable name. */
+  readonly label: string;
+  /** tr(ΔW·H·ΔWᵀ) = ‖X·ΔWᵀ‖²_F over the calibration rows. */
+  readonly error: number;
+  /** error / tr(W·H·Wᵀ); null when the layer's output energy tr(W·H·Wᵀ) is 0. */
+  readonly relativeError: number | null;
+  /**
+   * Storage per weight including float32 scales (and zero points when asymmetric); null for
+   * pruning, whose size depends on how the sparse format is stored.
+   */
+  readonly bitsPerWeight: number | null;
+}
+
+/** Hessian sensitivity of one layer; plain JSON-able data. */
+export interface LayerSensitivity {
+  /** Input width d (H is d × d). */
+  readonly d: number;
+  /** tr(H). */
+  readonly traceH: number;
+  /** tr(H)/d: the mean input energy per channel (HAWQ's trace criterion, normalised). */
+  readonly traceHPerDim: number;
+  /** Largest eigenvalue of H by power iteration. */
+  readonly topEigenvalue: number;
+  /** Whether the power iteration met its tolerance. */
+  readonly eigenConverged: boolean;
+  /** Power iterations used. */
+  readonly eigenIterations: number;
+  /** tr(W·H·Wᵀ) = ‖X·Wᵀ‖²_F: the layer's output energy, the denominator of the relative errors. */
+  readonly outputEnergy: number;
+  /** One entry per candidate, in the order given. */
+  readonly candidates: readonly CandidateError[];
+}
+
+/** Options of {@link layerSensitivity}. */
+export interface SensitivityOptions {
+  /** Candidates to evaluate. Default {@link DEFAULT_SENSITIVITY_CANDIDATES}. */
+  readonly candidates?: readonly SensitivityCandidate[];
+  /** Relative tolerance of the power iteration. Default 1e-8. */
+  readonly eigenTolerance?: number;
+  /** Iteration cap of the power iteration. Default 500. */
+  readonly eigenMaxIterations?: number;
+  /** Polled between candidates (each costs rows·d² multiply-adds); true aborts with CancelledError. */
+  readonly isCancelled?: () => boolean;
+}
+
+/**
+ * The layer-wise sensitivity table of issue 4 §3 for W [out, in] and H = XᵀX [in, in]: tr(H)/d,
+ * the top eigenvalue of H, and for each candidate precision p the relative output error
+ * tr(ΔW_p·H·ΔW_pᵀ) / tr(W·H·Wᵀ) with ΔW_p = W − Q_p(W), which is the GPTQ/OBS objective and
+ * HAWQ's trace criterion in layer-wise form. Quantized candidates use RTN with ONNX rounding.
+ */
+export function layerSensitivity(W: MatrixLike, H: MatrixLike, options: SensitivityOptions = {}): LayerSensitivity {
+  const d = W.cols;
+  if (H.rows !== d || H.cols !== d) throw new RangeError(`H must be ${d}×${d} for a weight with ${d} inputs, got ${H.rows}×${H.cols}`);
+  const traceH = trace(H);
+  const eigen = topEigenvalue(H, { tolerance: options.eigenTolerance ?? 1e-8, maxIterations: options.eigenMaxIterations ?? 500 });
+  const outputEnergy = quadraticTraceOfDifference(W, undefined, H);
+  const candidates = (options.candidates ?? DEFAULT_SENSITIVITY_CANDIDATES).map((c): CandidateError => {
+    if (options.isCancelled?.() === true) throw new CancelledError('sensitivity cancelled');
+    let approx: Float32Array | Float64Array;
+    let bitsPerWeight: number | null = null;
+    if (c.kind === 'quant') {
+      approx = dequantize(quantizeRtn(W, c.scheme));
+      const layout = layoutFor(c.scheme, W.rows, W.cols);
+      const weights = W.rows * W.cols;
+      bitsPerWeight = weights === 0 ? c.scheme.bits : c.scheme.bits + (scaleCount(layout) * (32 + (c.scheme.symmetric ? 0 : c.scheme.bits))) / weights;
+    } else {
+      approx = pruneNMByMagnitude(W, c.n, c.m);
+    }
+    const error = quadraticTraceOfDifference(W, { rows: W.rows, cols: W.cols, data: approx }, H);
+    return { id: c.id, label: c.label, error, relativeError: outputEnergy > 0 ? error / outputEnergy : null, bitsPerWeight };
+  });
+  return {
+    d,
+    traceH,
+    traceHPerDim: d > 0 ? traceH / d : 0,
+    topEigenvalue: eigen.value,
+    eigenConverged: eigen.converged,
+    eigenIterations: eigen.iterations,
+    outputEnergy,
+    candidates,
+  };
+}
+
+/**
+ * W with only the n largest-magnitude weights of each run of m consecutive inputs kept (ties keep
+ * the lower index). A trailing run shorter than m stays dense, since no N:M kernel covers it.
+ */
+function pruneNMByMagnitude(W: MatrixLike, n: number, m: number): Float64Array {
+  if (!Number.isInteger(n) || !Number.isInteger(m) || n < 0 || m < 1 || n > m) throw new RangeError(`invalid N:M pattern ${n}:${m}`);
+  const { rows, cols } = W;
+  const out = Float64Array.from(W.data);
+  const idx = Array.from({ length: m }, (_, i) => i);
+  for (let r = 0; r < rows; r++) {
+    for (let c0 = 0; c0 + m <= cols; c0 += m) {
+      const base = r * cols + c0;
+      idx.sort((a, b) => Math.abs(W.data[base + b]) - Math.abs(W.data[base + a]) || a - b);
+      for (let k = n; k < m; k++) out[base + idx[k]] = 0;
+    }
+  }
+  return out;
+}
