@@ -78,6 +78,8 @@ describe('Quantscope in code-server (installed .vsix)', { timeout: 600_000 }, ()
     copyFileSync(join(root, 'node_modules', '@ricky0123', 'vad-web', 'dist', 'silero_vad_v5.onnx'), join(workspace, 'silero_vad_v5.onnx'));
     copyFileSync(join(root, 'test', 'fixtures', 'workspace', 'tiny_mlp.onnx'), join(workspace, 'tiny_mlp.onnx'));
     copyFileSync(join(root, 'test', 'fixtures', 'workspace', 'broken.onnx'), join(workspace, 'broken.onnx'));
+    copyFileSync(join(root, 'test', 'fixtures', 'safetensors', 'all_dtypes.safetensors'), join(workspace, 'all_dtypes.safetensors'));
+    copyFileSync(join(root, 'test', 'fixtures', 'pytorch', 'malicious_zip.pt'), join(workspace, 'malicious_zip.pt'));
     const log = join(shots, 'code-server.log');
     await codeServerCli(['--user-data-dir', join(dataDir, 'user-data'), '--extensions-dir', join(dataDir, 'extensions'), '--install-extension', vsix, '--force'], { logFile: log });
     server = await startCodeServer({ dataDir, logFile: log });
@@ -113,6 +115,8 @@ describe('Quantscope in code-server (installed .vsix)', { timeout: 600_000 }, ()
     for (const name of ['input', 'state', 'sr', 'output', 'stateN']) assert.ok(text.includes(name), `shows ${name}`);
     assert.match(text, /int64/);
     assert.match(text, /ONNX Runtime/);
+    assert.match(text, /Parameters by element type/);
+    assert.match(text, /Tensors \(\d+\)/);
     await shot('editor-silero-vad');
   });
 
@@ -124,6 +128,30 @@ describe('Quantscope in code-server (installed .vsix)', { timeout: 600_000 }, ()
     const message = await frame.locator('.error-message').innerText();
     assert.ok(message.length > 10, `the error names the problem: ${message}`);
     await shot('editor-broken-model');
+  });
+
+  test('a safetensors checkpoint lists its tensors in a sortable, filterable table', async () => {
+    await runCommand('Quantscope: Open Model…');
+    await pick('all_dtypes.safetensors');
+    const frame = await webviewShowing('.vt-row');
+    await frame.locator('h1', { hasText: 'all_dtypes.safetensors' }).waitFor({ timeout: 10_000 });
+    const status = frame.locator('.vt-status');
+    assert.match(await status.innerText(), /^17 tensors$/);
+    await frame.locator('vscode-textfield input, vscode-textfield').first().click();
+    await page.keyboard.type('bf16');
+    await frame.locator('.vt-status', { hasText: 'of 17 tensors' }).waitFor({ timeout: 10_000 });
+    const rows = await frame.locator('.vt-row').allInnerTexts();
+    assert.ok(rows.length >= 1 && rows.every((r) => /bf16|BF16/i.test(r)), `filtered rows: ${rows.join(' | ')}`);
+    await shot('editor-safetensors-table');
+  });
+
+  test('a malicious pickle is refused with the global it tried to load', async () => {
+    await runCommand('Quantscope: Open Model…');
+    await pick('malicious_zip.pt');
+    const frame = await webviewShowing('.error-page');
+    const message = await frame.locator('.error-message').innerText();
+    assert.match(message, /refusing to load global os\.system/);
+    await shot('editor-malicious-pickle');
   });
 
   test('the Outliers panel view opens', async () => {

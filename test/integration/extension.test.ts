@@ -61,6 +61,16 @@ suite('Quantscope extension', () => {
     assert.equal(path.basename(input.uri.fsPath), 'tiny_mlp.onnx');
   });
 
+  test('opens a .safetensors file in the checkpoint custom editor too', async () => {
+    const uri = workspaceFile('tiny.safetensors');
+    await vscode.commands.executeCommand('vscode.open', uri);
+    const tab = await waitFor('the custom editor tab', () => {
+      const t = vscode.window.tabGroups.activeTabGroup.activeTab;
+      return t?.input instanceof vscode.TabInputCustom && path.basename(t.input.uri.fsPath) === 'tiny.safetensors' ? t : undefined;
+    });
+    assert.equal((tab.input as vscode.TabInputCustom).viewType, 'quantscope.checkpoint');
+  });
+
   test('the worker answers', async () => {
     const a = await api();
     const pong = await a.ping();

@@ -21,7 +21,15 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 export function h(tag: string, attrs?: Readonly<Record<string, string>>, ...children: (Node | string | undefined)[]): HTMLElement;
 export function h(tag: string, attrs: Readonly<Record<string, string>> = {}, ...children: (Node | string | undefined)[]): HTMLElement {
   const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  for (const [k, v] of Object.entries(attrs)) {
+    // The CSP forbids style attributes; styles set through the CSSOM are allowed.
+    if (k === 'style') {
+      for (const decl of v.split(';')) {
+        const i = decl.indexOf(':');
+        if (i > 0) el.style.setProperty(decl.slice(0, i).trim(), decl.slice(i + 1).trim());
+      }
+    } else el.setAttribute(k, v);
+  }
   for (const c of children) if (c !== undefined) el.append(c);
   return el;
 }
