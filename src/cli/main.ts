@@ -1,59 +1,82 @@
 /**
- * The headless CLI. It calls the same worker service the editor uses, in-process, so a script
+ * The headless CLI. It calls the same worker functions the editor uses, in-process, so a script
  * and the editor see the same results.
  */
 import { isFormatError } from '../core/FormatError';
-import { QUIET_JOB } from '../worker/JobContext';
+import { type JobContext, QUIET_JOB } from '../worker/JobContext';
+import { profileWeights } from '../worker/profileWeights';
 import { WorkerService } from '../worker/WorkerService';
+import { parseArgs, UsageError } from './parseArgs';
 import { renderInspect } from './renderInspect';
+import { renderStats } from './renderStats';
 
 const USAGE = `Usage: quantscope <command> [options]
 
 Commands:
-  inspect FILE [--json]   List a model: format, inputs and outputs, tensors
+  inspect FILE [--json]                  List a model: format, inputs and outputs, tensors
+  stats FILE [--tensor NAME]... [--json] Weight statistics of every (or the named) tensor
 
 Options:
   --json                  Print machine-readable JSON (stable; see the README)
+  --group N               Group size of the INT4 group schemes (default 128)
   -h, --help              Show this help
 `;
 
-/** Parsed command line: positional arguments and flags. */
-interface Args {
-  readonly positional: string[];
-  readonly flags: Set<string>;
+const VALUED = new Set(['tensor', 'group']);
+
+/** Progress on stderr when it is a terminal, so `--json` output stays clean. */
+function terminalJob(): JobContext {
+  if (!process.stderr.isTTY) return QUIET_JOB;
+  return {
+    isCancelled: () => false,
+    progress: (message, fraction) => process.stderr.write(`\r\x1b[K${fraction === undefined ? '' : `${(fraction * 100).toFixed(0)}% `}${message}`.slice(0, process.stderr.columns ?? 120)),
+  };
 }
 
-function parse(argv: readonly string[]): Args {
-  const positional: string[] = [];
-  const flags = new Set<string>();
-  for (const a of argv) {
-    if (a.startsWith('-')) flags.add(a.replace(/^-+/, ''));
-    else positional.push(a);
-  }
-  return { positional, flags };
+function one(positional: string[], command: string): string {
+  if (positional.length !== 1) throw new UsageError(`quantscope ${command}: expected exactly one FILE`);
+  return positional[0];
+}
+
+function intOption(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer, got "${v}"`);
+  return n;
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const args = parse(argv);
+  const args = parseArgs(argv, VALUED);
   const [command, ...rest] = args.positional;
   if (!command || args.flags.has('help') || args.flags.has('h')) {
     process.stdout.write(USAGE);
     return command || args.flags.size ? 0 : 2;
   }
-  const service = new WorkerService();
+  const json = args.flags.has('json');
+  const print = (value: unknown, text: () => string): void => {
+    process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : text());
+  };
   switch (command) {
     case 'inspect': {
-      if (rest.length !== 1) {
-        process.stderr.write('quantscope inspect: expected exactly one FILE\n');
-        return 2;
+      const summary = await new WorkerService().inspect({ path: one(rest, command) }, QUIET_JOB);
+      print(summary, () => renderInspect(summary));
+      return 0;
+    }
+    case 'stats': {
+      const job = terminalJob();
+      const tensors = args.options.get('tensor');
+      const groupSize = intOption(args.options.get('group')?.[0], 'group');
+      const profile = await profileWeights({ path: one(rest, command), ...(tensors ? { tensors } : {}), ...(groupSize ? { groupSize } : {}) }, job);
+      if (job !== QUIET_JOB) process.stderr.write('\r\x1b[K');
+      if (tensors) {
+        const missing = tensors.filter((n) => !profile.tensors.some((t) => t.name === n));
+        if (missing.length) throw new UsageError(`no floating-point tensor named ${missing.map((m) => `"${m}"`).join(', ')}`);
       }
-      const summary = await service.inspect({ path: rest[0] }, QUIET_JOB);
-      process.stdout.write(args.flags.has('json') ? JSON.stringify(summary, null, 2) + '\n' : renderInspect(summary));
+      print(profile, () => renderStats(profile));
       return 0;
     }
     default:
-      process.stderr.write(`quantscope: unknown command "${command}"\n\n${USAGE}`);
-      return 2;
+      throw new UsageError(`unknown command "${command}"`);
   }
 }
 
@@ -62,6 +85,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
+    if (e instanceof UsageError) {
+      process.stderr.write(`quantscope: ${e.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+      return;
+    }
     process.stderr.write(`quantscope: ${isFormatError(e) ? '' : 'internal error: '}${e instanceof Error ? e.message : String(e)}\n`);
     process.exitCode = 1;
   },

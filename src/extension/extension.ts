@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { COMMAND_IDS, ModelCommands } from './commands/ModelCommands';
 import { CHECKPOINT_VIEW_TYPES, CheckpointEditorProvider } from './editor/CheckpointEditorProvider';
 import { ModelTextProvider } from './text/ModelTextProvider';
+import { ProfileService } from './profile/ProfileService';
 import { OutliersViewProvider } from './views/OutliersViewProvider';
 import { WorkerClient } from './client/WorkerClient';
 
@@ -14,6 +15,8 @@ export interface QuantscopeApi {
   readonly ping: () => Promise<{ pid: number }>;
   readonly commandIds: readonly string[];
   readonly viewTypes: readonly string[];
+  /** Profiles a model's weights (from the cache when it is fresh); resolves with the number of tensors profiled. */
+  readonly profile: (uri: vscode.Uri) => Promise<{ tensors: number; fromCache: boolean } | undefined>;
 }
 
 /** Activates the extension: the worker client, the editor, the views and the commands. */
@@ -29,10 +32,21 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
     }),
   );
 
-  CheckpointEditorProvider.register(context, worker);
-  OutliersViewProvider.register(context);
+  const profiles = new ProfileService(context, worker);
+  context.subscriptions.push(profiles);
+  const editors = CheckpointEditorProvider.register(context, worker, profiles);
+  const outliers = OutliersViewProvider.register(context);
   ModelTextProvider.register(context, worker);
-  ModelCommands.register(context, worker, log);
+  ModelCommands.register(context, worker, log, profiles);
+  context.subscriptions.push(
+    profiles.onDidProfile(({ uri, profile }) => outliers.showProfile(uri, profile)),
+    outliers.onDidRequestReveal(async ({ uri, layer }) => {
+      // Heatmap rows are layers; the editor's table is by tensor, and ONNX layers name their weight.
+      const cached = await profiles.cached(uri);
+      const tensor = cached?.profile.tensors.find((t) => t.layer === layer || t.name === layer)?.name ?? layer;
+      await editors.revealTensor(uri, tensor);
+    }),
+  );
 
   // `npm start` under code-server cannot pass a file to open, so it names one in the environment.
   const openOnStart = process.env.QUANTSCOPE_OPEN_ON_START;
@@ -45,6 +59,10 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
     ping: () => worker.request('ping', {}),
     commandIds: COMMAND_IDS,
     viewTypes: CHECKPOINT_VIEW_TYPES,
+    profile: async (uri) => {
+      const r = await profiles.profile(uri);
+      return r && { tensors: r.profile.tensors.length, fromCache: r.fromCache };
+    },
   };
 }
 

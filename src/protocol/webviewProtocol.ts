@@ -2,13 +2,17 @@
  * Messages between the extension host and its webviews. Each side sends one union and receives
  * the other; `type` discriminates. No `any` crosses this boundary.
  */
-import type { ModelSummary } from './workerProtocol';
+import type { HeatmapData, ModelSummary, WeightProfile } from './workerProtocol';
 
 /** Host → checkpoint editor. */
 export type EditorHostMessage =
   | { readonly type: 'loading'; readonly fileName: string }
   | { readonly type: 'summary'; readonly summary: ModelSummary }
-  | { readonly type: 'error'; readonly fileName: string; readonly message: string; readonly kind: 'format' | 'internal' };
+  | { readonly type: 'error'; readonly fileName: string; readonly message: string; readonly kind: 'format' | 'internal' }
+  | { readonly type: 'profile'; readonly profile: WeightProfile; readonly fromCache: boolean }
+  | { readonly type: 'profiling'; readonly running: boolean }
+  /** Select and scroll to a tensor (from the Outliers view, say). */
+  | { readonly type: 'reveal'; readonly tensor: string };
 
 /** Checkpoint editor → host. */
 export type EditorWebviewMessage =
@@ -23,14 +27,11 @@ export type OutliersHostMessage =
       readonly type: 'heatmap';
       readonly model: string;
       readonly source: 'weights' | 'activations';
-      readonly layers: readonly string[];
-      /** Number of channel columns after max-pooling. */
-      readonly columns: number;
-      /** Row-major layers × columns, log10 of the channel absmax (NaN where a layer is narrower). */
-      readonly values: readonly number[];
+      readonly heatmap: HeatmapData;
     };
 
 /** Outliers view → host. */
 export type OutliersWebviewMessage =
   | { readonly type: 'ready' }
-  | { readonly type: 'reveal'; readonly layer: string };
+  /** The user clicked a cell of heatmap row `row`. */
+  | { readonly type: 'reveal'; readonly row: number };

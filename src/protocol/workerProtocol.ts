@@ -2,6 +2,7 @@
  * Messages between the extension (or the CLI) and the worker process. Type-only: both sides
  * import these to agree on the JSON-RPC method names, parameters and results.
  */
+import type { TensorStats } from '../core/stats/TensorStats';
 
 /** Element type and shape of one model input or output, as ONNX Runtime reports it. */
 export interface ValueSummary {
@@ -77,12 +78,57 @@ export interface ProgressParams {
   readonly fraction?: number;
 }
 
+/** Parameters of `profileWeights`. */
+export interface ProfileWeightsParams {
+  readonly path: string;
+  /** Only these tensors (by name); all floating-point tensors when omitted. */
+  readonly tensors?: readonly string[];
+  /** Group size of the INT4 group schemes (default 128). */
+  readonly groupSize?: number;
+}
+
+/** Statistics of one tensor, or why there are none. */
+export interface TensorProfile {
+  readonly name: string;
+  readonly dtype: string;
+  readonly shape: readonly number[];
+  /** The MatMul / Gemm layer that consumes this weight, for ONNX models. */
+  readonly layer?: string;
+  readonly stats?: TensorStats;
+  /** Why statistics are missing (an undecoded GGML type, say). */
+  readonly error?: string;
+  /** True when the values are dequantized from a block format (GGUF). */
+  readonly dequantized?: boolean;
+}
+
+/** Layers × input channels, log10 of the absmax, max-pooled. */
+export interface HeatmapData {
+  readonly layers: readonly string[];
+  readonly members: readonly (readonly string[])[];
+  readonly columns: number;
+  readonly values: readonly number[];
+  readonly maxChannels: number;
+}
+
+/** What `profileWeights` returns. */
+export interface WeightProfile {
+  readonly path: string;
+  readonly format: string;
+  readonly tensors: readonly TensorProfile[];
+  /** Tensors left out because they are not floating point (shape constants, token ids). */
+  readonly skipped: number;
+  /** Weight input-channel absmax of every 2-D weight, for the Outliers view. */
+  readonly heatmap: HeatmapData;
+  readonly elapsedMs: number;
+}
+
 /** The requests the worker answers, by JSON-RPC method name. */
 export interface WorkerRequests {
   readonly ping: { readonly params: Record<string, never>; readonly result: PingResult };
   readonly inspect: { readonly params: InspectParams; readonly result: ModelSummary };
   /** The model as `quantscope-model` text, for the text view and the diff. */
   readonly modelText: { readonly params: InspectParams; readonly result: { readonly text: string } };
+  readonly profileWeights: { readonly params: ProfileWeightsParams; readonly result: WeightProfile };
 }
 
 /** A JSON-RPC method of the worker. */

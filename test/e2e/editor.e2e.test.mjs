@@ -154,10 +154,37 @@ describe('Quantscope in code-server (installed .vsix)', { timeout: 600_000 }, ()
     await shot('editor-malicious-pickle');
   });
 
-  test('the Outliers panel view opens', async () => {
+  test('the Outliers panel view explains itself before any profile', async () => {
     await runCommand('Quantscope: Focus on Outliers View');
     const view = await webviewShowing('.empty');
     assert.match(await view.locator('.empty').innerText(), /Profile Model/);
-    await shot('outliers-view');
+    await shot('outliers-view-empty');
+  });
+
+  test('Profile Model fills the statistics columns, the detail pane and the heatmap', async () => {
+    await runCommand('Quantscope: Open Model…');
+    await pick('silero_vad_v5.onnx');
+    await runCommand('Quantscope: Profile Model');
+    const editor = await webviewShowing('.vt-row');
+    await editor.locator('.detail-head .hint', { hasText: 'Statistics of' }).waitFor({ timeout: 90_000 });
+    // Sort by absmax, largest first, and open the detail of the top tensor.
+    const absmax = editor.locator('.vt-head', { hasText: 'Absmax' });
+    await absmax.click();
+    await absmax.click();
+    await editor.locator('.vt-row').first().click();
+    await editor.locator('.detail h3', { hasText: 'Histogram' }).waitFor({ timeout: 10_000 });
+    const detail = await editor.locator('.detail').innerText();
+    assert.match(detail, /Quantization error per scheme/);
+    assert.match(detail, /int8-per-tensor/);
+    await shot('editor-profile-detail');
+
+    const view = await webviewShowing('.heatmap-box canvas', 30_000);
+    assert.match(await view.locator('.heatmap-title').innerText(), /silero_vad_v5\.onnx: weight absmax per input channel/);
+    await shot('outliers-heatmap');
+    // A click on a cell reveals that layer's weight in the editor.
+    const box = await view.locator('.heatmap-box canvas').boundingBox();
+    assert.ok(box);
+    await view.locator('.heatmap-box canvas').click({ position: { x: box.width * 0.5, y: box.height * 0.3 } });
+    await editor.locator('.vt-row.selected').waitFor({ timeout: 10_000 });
   });
 });

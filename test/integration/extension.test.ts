@@ -90,6 +90,17 @@ suite('Quantscope extension', () => {
     assert.match(text, /^output y: float32\[batch, 4\]/m);
   });
 
+  test('profiling runs in the worker and a second profile is served from the cache', async () => {
+    const a = await api();
+    const uri = workspaceFile('tiny_mlp.onnx');
+    await vscode.commands.executeCommand('vscode.openWith', uri, 'quantscope.checkpoint');
+    const first = await a.profile(uri);
+    assert.ok(first, 'the profile finished');
+    assert.equal(first.tensors, 4);
+    const second = await a.profile(uri);
+    assert.deepEqual(second, { tensors: 4, fromCache: true });
+  });
+
   test('killing the worker makes the next request start a new one', async () => {
     const a = await api();
     const first = (await a.ping()).pid;

@@ -13,10 +13,20 @@ import '@vscode-elements/elements/dist/vscode-table-body/index.js';
 import '@vscode-elements/elements/dist/vscode-table-row/index.js';
 import '@vscode-elements/elements/dist/vscode-table-cell/index.js';
 import type { EditorHostMessage, EditorWebviewMessage } from '../../src/protocol/webviewProtocol';
-import type { ModelSummary, TensorSummary, ValueSummary } from '../../src/protocol/workerProtocol';
+import type { ModelSummary, TensorProfile, TensorSummary, ValueSummary, WeightProfile } from '../../src/protocol/workerProtocol';
 import { formatBytes, formatCount, h, vscodeApi } from '../shared/vscodeApi';
 import { VirtualTable } from '../shared/VirtualTable';
 import { renderDtypeChart } from './dtypeChart';
+import { percent, stat, TensorDetail } from './tensorDetail';
+
+/** Statistics by tensor name, once a profile arrived. */
+const profiles = new Map<string, TensorProfile>();
+let profileInfo: { profile: WeightProfile; fromCache: boolean } | undefined;
+let table: VirtualTable<TensorSummary> | undefined;
+let filterField: (HTMLElement & { value: string }) | undefined;
+let profileStatus: HTMLElement | undefined;
+const detail = new TensorDetail();
+let selected: string | undefined;
 
 const api = vscodeApi<EditorWebviewMessage>();
 const app = document.getElementById('app') as HTMLElement;
@@ -65,24 +75,88 @@ function signatureTable(title: string, values: readonly ValueSummary[]): HTMLEle
   );
 }
 
+/** A numeric statistic of a tensor's profile, for sorting; -Infinity sorts tensors without one first. */
+function key(t: TensorSummary, pick: (p: TensorProfile) => number | null | undefined): number {
+  const p = profiles.get(t.name);
+  const v = p ? pick(p) : undefined;
+  return v === null || v === undefined ? -Infinity : v;
+}
+
+function sqnr(p: TensorProfile, scheme: string): number | null | undefined {
+  return p.stats?.quantization.find((q) => q.scheme === scheme)?.sqnrDb;
+}
+
 function tensorTable(tensors: readonly TensorSummary[]): HTMLElement {
-  const table = new VirtualTable<TensorSummary>(
+  const prof = (t: TensorSummary): TensorProfile | undefined => profiles.get(t.name);
+  table = new VirtualTable<TensorSummary>(
     [
       { title: 'Name', text: (t) => t.name, width: 'minmax(14em, 4fr)' },
       { title: 'DType', text: (t) => t.dtype, width: 'minmax(5em, 1fr)' },
-      { title: 'Shape', text: (t) => shape(t.shape), key: (t) => t.elements, width: 'minmax(8em, 2fr)' },
-      { title: 'Elements', text: (t) => formatCount(t.elements), key: (t) => t.elements, align: 'right', width: 'minmax(6em, 1fr)' },
-      { title: 'Bytes', text: (t) => formatBytes(t.byteLength), key: (t) => t.byteLength, align: 'right', width: 'minmax(6em, 1fr)' },
+      { title: 'Shape', text: (t) => shape(t.shape), key: (t) => t.elements, width: 'minmax(7em, 1.5fr)' },
+      { title: 'Elements', text: (t) => formatCount(t.elements), key: (t) => t.elements, align: 'right', width: 'minmax(5em, 1fr)' },
+      { title: 'Bytes', text: (t) => formatBytes(t.byteLength), key: (t) => t.byteLength, align: 'right', width: 'minmax(5em, 1fr)' },
+      { title: 'Absmax', text: (t) => stat(prof(t)?.stats?.absmax, 3), key: (t) => key(t, (p) => p.stats?.absmax), align: 'right', width: 'minmax(5em, 1fr)' },
+      { title: 'Std', text: (t) => stat(prof(t)?.stats?.std, 3), key: (t) => key(t, (p) => p.stats?.std), align: 'right', width: 'minmax(5em, 1fr)' },
+      { title: 'Kurtosis', text: (t) => stat(prof(t)?.stats?.kurtosis, 1), key: (t) => key(t, (p) => p.stats?.kurtosis), align: 'right', width: 'minmax(5em, 1fr)' },
+      { title: '>6σ', text: (t) => percent(prof(t)?.stats?.outlierFraction6Sigma), key: (t) => key(t, (p) => p.stats?.outlierFraction6Sigma), align: 'right', width: 'minmax(4em, 1fr)' },
+      { title: 'Ch. max/med', text: (t) => stat(prof(t)?.stats?.channels?.input.maxOverMedian, 1), key: (t) => key(t, (p) => p.stats?.channels?.input.maxOverMedian), align: 'right', width: 'minmax(5em, 1fr)' },
+      { title: 'INT8/ch dB', text: (t) => stat(prof(t) && sqnr(prof(t) as TensorProfile, 'int8-per-channel'), 1), key: (t) => key(t, (p) => sqnr(p, 'int8-per-channel')), align: 'right', width: 'minmax(5em, 1fr)' },
+      { title: 'INT4 g128 dB', text: (t) => stat(prof(t) && sqnr(prof(t) as TensorProfile, 'int4-group-sym'), 1), key: (t) => key(t, (p) => sqnr(p, 'int4-group-sym')), align: 'right', width: 'minmax(5em, 1fr)' },
     ],
     'tensors',
+    undefined,
+    (t) => {
+      selected = t.name;
+      detail.show(profiles.get(t.name), t.name);
+    },
   );
   table.setRows(tensors);
-  const filter = h('vscode-textfield', { placeholder: 'Filter tensors (text or /regex/)', 'aria-label': 'Filter tensors' }) as HTMLElement & { value: string };
-  filter.addEventListener('input', () => table.setFilter(filter.value));
-  return h('section', { class: 'tensors', 'aria-label': 'Tensors' }, h('h2', {}, `Tensors (${tensors.length})`), filter, table.element);
+  filterField = h('vscode-textfield', { placeholder: 'Filter tensors (text or /regex/)', 'aria-label': 'Filter tensors' });
+  const field = filterField;
+  field.addEventListener('input', () => table?.setFilter(field.value));
+  profileStatus = h('span', { class: 'hint', role: 'status' });
+  updateProfileStatus();
+  return h(
+    'section',
+    { class: 'tensors', 'aria-label': 'Tensors' },
+    h('div', { class: 'detail-head' }, h('h2', {}, `Tensors (${tensors.length})`), profileStatus),
+    field,
+    table.element,
+    detail.element,
+  );
+}
+
+function updateProfileStatus(): void {
+  if (!profileStatus) return;
+  if (!profileInfo) {
+    profileStatus.textContent = 'Statistics: run Profile to compute them.';
+    return;
+  }
+  const p = profileInfo.profile;
+  const failed = p.tensors.filter((t) => !t.stats).length;
+  profileStatus.textContent = `Statistics of ${p.tensors.length} tensors${failed ? ` (${failed} without)` : ''}, ${profileInfo.fromCache ? 'from the cache' : `computed in ${(p.elapsedMs / 1000).toFixed(1)} s`}.`;
+}
+
+function applyProfile(profile: WeightProfile, fromCache: boolean): void {
+  profiles.clear();
+  for (const t of profile.tensors) profiles.set(t.name, t);
+  profileInfo = { profile, fromCache };
+  updateProfileStatus();
+  table?.refresh();
+  if (selected) detail.show(profiles.get(selected), selected);
+}
+
+function reveal(name: string): void {
+  if (filterField && filterField.value) filterField.value = '';
+  table?.reveal((t) => t.name === name);
 }
 
 function renderSummary(s: ModelSummary): void {
+  profiles.clear();
+  profileInfo = undefined;
+  selected = undefined;
+  table = undefined;
+  detail.show(undefined);
   const name = s.path.split(/[\\/]/).pop() ?? s.path;
   const facts: [string, string][] = [
     ['Format', s.format],
@@ -139,6 +213,14 @@ window.addEventListener('message', (event: MessageEvent<EditorHostMessage>) => {
       break;
     case 'error':
       renderError(m);
+      break;
+    case 'profile':
+      applyProfile(m.profile, m.fromCache);
+      break;
+    case 'profiling':
+      break;
+    case 'reveal':
+      reveal(m.tensor);
       break;
   }
 });

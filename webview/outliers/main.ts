@@ -7,6 +7,7 @@ import { MatrixController, MatrixElement } from 'chartjs-chart-matrix';
 import type { OutliersHostMessage, OutliersWebviewMessage } from '../../src/protocol/webviewProtocol';
 import { h, themeColor, vscodeApi } from '../shared/vscodeApi';
 
+
 Chart.register(MatrixController, MatrixElement, LinearScale, Tooltip);
 
 const api = vscodeApi<OutliersWebviewMessage>();
@@ -19,19 +20,13 @@ interface Cell {
   readonly v: number;
 }
 
-/** Maps t in [0,1] from the theme's background towards its warning colour. */
+/**
+ * A sequential colour scale from blue (small absmax) through yellow to red (large), readable on
+ * light and dark themes alike; t is the position of log10(absmax) between the map's extremes.
+ */
 function colorFor(t: number): string {
-  const hot = themeColor('--vscode-charts-red', '#f14c4c');
-  const cold = themeColor('--vscode-charts-blue', '#3794ff');
-  const a = Math.max(0.08, Math.min(1, t));
-  return t > 0.5 ? withAlpha(hot, a) : withAlpha(cold, 1 - a + 0.08);
-}
-
-function withAlpha(color: string, alpha: number): string {
-  const m = /^#([0-9a-f]{6})$/i.exec(color);
-  if (!m) return color;
-  const n = parseInt(m[1], 16);
-  return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha.toFixed(3)})`;
+  const x = Math.max(0, Math.min(1, t));
+  return `hsl(${(220 * (1 - x)).toFixed(0)}, 85%, ${(45 + 10 * Math.sin(Math.PI * x)).toFixed(0)}%)`;
 }
 
 function renderEmpty(reason: string): void {
@@ -40,10 +35,17 @@ function renderEmpty(reason: string): void {
   app.replaceChildren(h('p', { class: 'empty', role: 'status' }, reason));
 }
 
-function renderHeatmap(m: Extract<OutliersHostMessage, { type: 'heatmap' }>): void {
+function renderHeatmap(msg: Extract<OutliersHostMessage, { type: 'heatmap' }>): void {
+  const m = { ...msg.heatmap, model: msg.model, source: msg.source };
+  if (!m.layers.length) {
+    renderEmpty(`${msg.model} has no 2-D weights to show.`);
+    return;
+  }
   chart?.destroy();
   const canvas = h('canvas', { role: 'img', 'aria-label': `Channel absmax heatmap of ${m.model}` });
-  app.replaceChildren(h('div', { class: 'heatmap-title' }, `${m.model}: ${m.source === 'weights' ? 'weight input-channel absmax' : 'activation absmax'} (log10)`), h('div', { class: 'heatmap-box' }, canvas));
+  const what = m.source === 'weights' ? 'weight absmax per input channel' : 'activation absmax per channel';
+  const pooled = m.maxChannels > m.columns ? `, ${m.maxChannels} channels max-pooled to ${m.columns}` : '';
+  app.replaceChildren(h('div', { class: 'heatmap-title' }, `${m.model}: ${what} (log10${pooled}). Click a cell to reveal its layer.`), h('div', { class: 'heatmap-box' }, canvas));
   const cells: Cell[] = [];
   let lo = Infinity;
   let hi = -Infinity;
@@ -76,13 +78,20 @@ function renderHeatmap(m: Extract<OutliersHostMessage, { type: 'heatmap' }>): vo
         y: { type: 'linear', min: -0.5, max: m.layers.length - 0.5, reverse: true, offset: false, ticks: { color: fg, stepSize: 1, callback: (v) => m.layers[Number(v)] ?? '' } },
       },
       plugins: {
-        tooltip: { callbacks: { label: (ctx) => { const c = ctx.raw as Cell; return `${m.layers[c.y]} · channel group ${c.x}: ${Math.pow(10, c.v).toPrecision(4)}`; } } },
+        tooltip: {
+          callbacks: {
+            label: (ctx) => {
+              const c = ctx.raw as Cell;
+              return `${m.layers[c.y]} · channel bin ${c.x + 1}/${m.columns}: absmax ${Math.pow(10, c.v).toPrecision(4)}`;
+            },
+          },
+        },
       },
       onClick: (_e: ChartEvent, elements: ActiveElement[]) => {
         const first = elements[0];
         if (!first) return;
         const c = cells[first.index];
-        api.postMessage({ type: 'reveal', layer: m.layers[c.y] });
+        api.postMessage({ type: 'reveal', row: c.y });
       },
     },
   });

@@ -38,6 +38,7 @@ export class VirtualTable<Row> {
     private readonly columns: readonly Column<Row>[],
     private readonly label: string,
     private readonly onActivate?: (row: Row) => void,
+    private readonly onSelect?: (row: Row) => void,
   ) {
     const template = columns.map((c) => c.width).join(' ');
     this.header = h('div', { class: 'vt-header', role: 'row', style: `grid-template-columns:${template}` });
@@ -90,7 +91,19 @@ export class VirtualTable<Row> {
     return (s) => s.toLowerCase().includes(needle);
   }
 
-  private refresh(): void {
+  /** Scrolls to the first row that satisfies `match` and selects it, clearing a filter that hides it. */
+  reveal(match: (row: Row) => boolean): boolean {
+    if (!this.view.some(match) && this.rows.some(match)) this.setFilter('');
+    const i = this.view.findIndex(match);
+    if (i < 0) return false;
+    this.viewport.scrollTop = Math.max(0, i * ROW_HEIGHT - this.viewport.clientHeight / 3);
+    this.select(i);
+    this.viewport.focus();
+    return true;
+  }
+
+  /** Re-renders after the data behind the columns changed (statistics arrived, say). */
+  refresh(): void {
     const match = this.matcher();
     this.view = this.rows.filter((r) => this.columns.some((c) => match(c.text(r))));
     if (this.sortColumn >= 0) {
@@ -137,6 +150,8 @@ export class VirtualTable<Row> {
   private select(i: number): void {
     this.selected = i;
     this.paint();
+    const row = this.view[i];
+    if (row !== undefined) this.onSelect?.(row);
   }
 
   private onKey(e: KeyboardEvent): void {
@@ -145,11 +160,10 @@ export class VirtualTable<Row> {
     if (e.key in moves) {
       e.preventDefault();
       const next = Math.max(0, Math.min(this.view.length - 1, (this.selected < 0 ? -1 : this.selected) + moves[e.key]));
-      this.selected = Number.isFinite(next) ? next : 0;
-      const y = this.selected * ROW_HEIGHT;
+      const y = next * ROW_HEIGHT;
       if (y < this.viewport.scrollTop) this.viewport.scrollTop = y;
       else if (y + ROW_HEIGHT > this.viewport.scrollTop + this.viewport.clientHeight) this.viewport.scrollTop = y + ROW_HEIGHT - this.viewport.clientHeight;
-      this.paint();
+      this.select(next);
     } else if (e.key === 'Enter' && this.selected >= 0) {
       this.onActivate?.(this.view[this.selected]);
     }

@@ -4,6 +4,10 @@ import { CHECKPOINT_VIEW_TYPES } from '../editor/CheckpointEditorProvider';
 import { pickModel } from '../modelFiles';
 import { ModelTextProvider } from '../text/ModelTextProvider';
 import type { WorkerClient } from '../client/WorkerClient';
+import type { ProfileService } from '../profile/ProfileService';
+
+/** The Outliers view's id; VS Code derives its `.focus` command from it. */
+const OUTLIERS_VIEW_ID = 'quantscope.outliers';
 
 /** Command ids contributed in package.json. Integration tests check that each one is registered. */
 export const COMMAND_IDS = [
@@ -30,7 +34,7 @@ async function targetModel(arg: unknown, title: string): Promise<vscode.Uri | un
 /** The palette and context-menu commands that act on a model file. */
 export class ModelCommands {
   /** Registers every command in {@link COMMAND_IDS}. */
-  static register(context: vscode.ExtensionContext, worker: WorkerClient, log: vscode.LogOutputChannel): void {
+  static register(context: vscode.ExtensionContext, worker: WorkerClient, log: vscode.LogOutputChannel, profiles: ProfileService): void {
     const reg = (id: (typeof COMMAND_IDS)[number], fn: (...args: unknown[]) => unknown): void => {
       context.subscriptions.push(vscode.commands.registerCommand(id, fn));
     };
@@ -56,6 +60,15 @@ export class ModelCommands {
 
     reg('quantscope.showWorkerLog', () => log.show());
 
+    reg('quantscope.profileModel', async (arg) => {
+      const uri = await targetModel(arg, 'Quantscope: Profile Model');
+      if (!uri) return;
+      // Profiling from the Explorer shows the result where it is read: in the checkpoint editor.
+      await vscode.commands.executeCommand('vscode.openWith', uri, CHECKPOINT_VIEW_TYPES[0]);
+      const result = await profiles.profile(uri, true);
+      if (result) void vscode.commands.executeCommand(`${OUTLIERS_VIEW_ID}.focus`, { preserveFocus: true });
+    });
+
     // Transforms, profiling and benchmarks run in the worker; until their engines ship, say so plainly.
     const notYet = (id: (typeof COMMAND_IDS)[number], label: string): void =>
       reg(id, async (arg) => {
@@ -64,7 +77,6 @@ export class ModelCommands {
         await vscode.window.showWarningMessage(`Quantscope: "${label}"${name} is not available in this build yet.`);
       });
     notYet('quantscope.quantizeLayer', 'Quantize Layer…');
-    notYet('quantscope.profileModel', 'Profile Model');
     notYet('quantscope.benchmarkModel', 'Benchmark Model…');
     notYet('quantscope.compareWith', 'Compare With…');
     notYet('quantscope.compareModels', 'Compare Models…');

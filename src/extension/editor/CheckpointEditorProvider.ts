@@ -1,9 +1,10 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { EditorHostMessage, EditorWebviewMessage } from '../../protocol/webviewProtocol';
-import { Disposable } from '../Disposable';
-import { webviewHtml } from '../webviewHtml';
 import { WorkerRequestError, type WorkerClient } from '../client/WorkerClient';
+import { Disposable } from '../Disposable';
+import type { ProfileService } from '../profile/ProfileService';
+import { webviewHtml } from '../webviewHtml';
 import { CheckpointDocument } from './CheckpointDocument';
 
 /** The view types of the checkpoint editor: one at default priority, one offered via "Open With…". */
@@ -14,9 +15,11 @@ export const CHECKPOINT_VIEW_TYPES = ['quantscope.checkpoint', 'quantscope.check
  * the worker computes it, so the extension host only relays messages.
  */
 export class CheckpointEditorProvider extends Disposable implements vscode.CustomReadonlyEditorProvider<CheckpointDocument> {
+  private readonly panels = new Map<string, Set<vscode.WebviewPanel>>();
+
   /** Registers the provider for every checkpoint view type. */
-  static register(context: vscode.ExtensionContext, worker: WorkerClient): CheckpointEditorProvider {
-    const provider = new CheckpointEditorProvider(context.extensionUri, worker);
+  static register(context: vscode.ExtensionContext, worker: WorkerClient, profiles: ProfileService): CheckpointEditorProvider {
+    const provider = new CheckpointEditorProvider(context.extensionUri, worker, profiles);
     for (const viewType of CHECKPOINT_VIEW_TYPES) {
       context.subscriptions.push(
         vscode.window.registerCustomEditorProvider(viewType, provider, {
@@ -29,18 +32,40 @@ export class CheckpointEditorProvider extends Disposable implements vscode.Custo
     return provider;
   }
 
-  private constructor(private readonly extensionUri: vscode.Uri, private readonly worker: WorkerClient) {
+  private constructor(private readonly extensionUri: vscode.Uri, private readonly worker: WorkerClient, private readonly profiles: ProfileService) {
     super();
+    this._register(
+      profiles.onDidProfile(({ uri, profile, fromCache }) => this.postTo(uri, { type: 'profile', profile, fromCache })),
+    );
   }
 
   openCustomDocument(uri: vscode.Uri): CheckpointDocument {
     return new CheckpointDocument(uri);
   }
 
+  /** Brings the editor of `uri` forward (opening it if needed) and selects `tensor` there. */
+  async revealTensor(uri: vscode.Uri, tensor: string): Promise<void> {
+    const open = this.panels.get(uri.toString());
+    const panel = open && [...open][0];
+    if (panel) panel.reveal(panel.viewColumn, false);
+    else await vscode.commands.executeCommand('vscode.openWith', uri, CHECKPOINT_VIEW_TYPES[0]);
+    // A new webview takes the message once its page is loaded; retry briefly until it is there.
+    for (let i = 0; i < 20 && !this.panels.get(uri.toString())?.size; i++) await new Promise((r) => setTimeout(r, 100));
+    this.postTo(uri, { type: 'reveal', tensor });
+  }
+
+  private postTo(uri: vscode.Uri, message: EditorHostMessage): void {
+    for (const p of this.panels.get(uri.toString()) ?? []) void p.webview.postMessage(message);
+  }
+
   resolveCustomEditor(document: CheckpointDocument, panel: vscode.WebviewPanel): void {
     const webview = panel.webview;
     webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')] };
     webview.html = webviewHtml(webview, this.extensionUri, 'editor', path.basename(document.uri.fsPath));
+    const key = document.uri.toString();
+    const set = this.panels.get(key) ?? new Set<vscode.WebviewPanel>();
+    set.add(panel);
+    this.panels.set(key, set);
     const post = (message: EditorHostMessage): void => void webview.postMessage(message);
     const cts = new vscode.CancellationTokenSource();
     const load = async (): Promise<void> => {
@@ -49,9 +74,12 @@ export class CheckpointEditorProvider extends Disposable implements vscode.Custo
       try {
         const summary = await this.worker.request('inspect', { path: document.uri.fsPath }, { token: cts.token });
         post({ type: 'summary', summary });
+        // A profile from an earlier session is shown at once; nothing is computed here.
+        const cached = await this.profiles.cached(document.uri);
+        if (cached) post({ type: 'profile', profile: cached.profile, fromCache: true });
       } catch (e) {
-        const kind = e instanceof WorkerRequestError && e.kind === 'format' ? 'format' : 'internal';
         if (e instanceof WorkerRequestError && e.kind === 'cancelled') return;
+        const kind = e instanceof WorkerRequestError && e.kind === 'format' ? 'format' : 'internal';
         post({ type: 'error', fileName, message: e instanceof Error ? e.message : String(e), kind });
       }
     };
@@ -70,6 +98,8 @@ export class CheckpointEditorProvider extends Disposable implements vscode.Custo
       cts.cancel();
       cts.dispose();
       sub.dispose();
+      set.delete(panel);
+      if (!set.size) this.panels.delete(key);
     });
   }
 }

@@ -1,20 +1,29 @@
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { OutliersHostMessage, OutliersWebviewMessage } from '../../protocol/webviewProtocol';
+import type { WeightProfile } from '../../protocol/workerProtocol';
 import { Disposable } from '../Disposable';
 import { webviewHtml } from '../webviewHtml';
 
+/** A request to show a layer of a model, from a click on the heatmap. */
+export interface RevealRequest {
+  readonly uri: vscode.Uri;
+  readonly layer: string;
+}
+
 /**
- * The "Outliers" panel view: a heatmap of layers × channels for the active model. It shows an
- * explanation until a profile of the active model exists.
+ * The "Outliers" panel view: a heatmap of layers × channels for the most recently profiled or
+ * focused model. It explains how to get one until a profile exists.
  */
 export class OutliersViewProvider extends Disposable implements vscode.WebviewViewProvider {
   /** The id of the view in package.json. */
   static readonly viewId = 'quantscope.outliers';
   private view: vscode.WebviewView | undefined;
-  private readonly onDidRequestRevealEmitter = this._register(new vscode.EventEmitter<string>());
-  /** Fires with a layer name when the user clicks a heatmap cell. */
-  readonly onDidRequestReveal = this.onDidRequestRevealEmitter.event;
+  private current: { uri: vscode.Uri; members: readonly (readonly string[])[] } | undefined;
   private last: OutliersHostMessage = { type: 'empty', reason: 'Open a model and run "Quantscope: Profile Model" to see its outlier channels here.' };
+  private readonly onDidRequestRevealEmitter = this._register(new vscode.EventEmitter<RevealRequest>());
+  /** Fires when the user clicks a heatmap cell. */
+  readonly onDidRequestReveal = this.onDidRequestRevealEmitter.event;
 
   /** Registers the view provider. */
   static register(context: vscode.ExtensionContext): OutliersViewProvider {
@@ -27,8 +36,13 @@ export class OutliersViewProvider extends Disposable implements vscode.WebviewVi
     super();
   }
 
-  /** Shows `message` now, or when the view is next resolved. */
-  show(message: OutliersHostMessage): void {
+  /** Shows the weight heatmap of a profiled model. */
+  showProfile(uri: vscode.Uri, profile: WeightProfile): void {
+    this.current = { uri, members: profile.heatmap.members };
+    this.post({ type: 'heatmap', model: path.basename(uri.fsPath), source: 'weights', heatmap: profile.heatmap });
+  }
+
+  private post(message: OutliersHostMessage): void {
     this.last = message;
     void this.view?.webview.postMessage(message);
   }
@@ -43,9 +57,11 @@ export class OutliersViewProvider extends Disposable implements vscode.WebviewVi
           case 'ready':
             void view.webview.postMessage(this.last);
             break;
-          case 'reveal':
-            this.onDidRequestRevealEmitter.fire(m.layer);
+          case 'reveal': {
+            const layer = this.current?.members[m.row]?.[0];
+            if (this.current && layer) this.onDidRequestRevealEmitter.fire({ uri: this.current.uri, layer });
             break;
+          }
         }
       }),
     );
