@@ -4,10 +4,12 @@
  */
 import { isFormatError } from '../core/FormatError';
 import { type JobContext, QUIET_JOB } from '../worker/JobContext';
+import { profileModel } from '../worker/profileModel';
 import { profileWeights } from '../worker/profileWeights';
 import { WorkerService } from '../worker/WorkerService';
 import { parseArgs, UsageError } from './parseArgs';
 import { renderInspect } from './renderInspect';
+import { renderProfile } from './renderProfile';
 import { renderStats } from './renderStats';
 
 const USAGE = `Usage: quantscope <command> [options]
@@ -15,14 +17,22 @@ const USAGE = `Usage: quantscope <command> [options]
 Commands:
   inspect FILE [--json]                  List a model: format, inputs and outputs, tensors
   stats FILE [--tensor NAME]... [--json] Weight statistics of every (or the named) tensor
+  profile MODEL.onnx [--calib FILE]... [--samples N] [--json]
+                                         Weight and activation statistics and the sensitivity
+                                         of every MatMul/Gemm layer, ranked
 
 Options:
   --json                  Print machine-readable JSON (stable; see the README)
   --group N               Group size of the INT4 group schemes (default 128)
+  --calib FILE            Calibration data: .npy/.npz per input name, or .pb TensorProto files
+                          (repeatable); without it inputs are generated and marked synthetic
+  --samples N             Calibration batches (default 8)
+  --batch N, --seq N      Batch size and sequence length of generated inputs
+  --threshold X           LLM.int8() outlier magnitude (default 6)
   -h, --help              Show this help
 `;
 
-const VALUED = new Set(['tensor', 'group']);
+const VALUED = new Set(['tensor', 'group', 'calib', 'samples', 'batch', 'seq', 'threshold']);
 
 /** Progress on stderr when it is a terminal, so `--json` output stays clean. */
 function terminalJob(): JobContext {
@@ -73,6 +83,29 @@ async function main(argv: readonly string[]): Promise<number> {
         if (missing.length) throw new UsageError(`no floating-point tensor named ${missing.map((m) => `"${m}"`).join(', ')}`);
       }
       print(profile, () => renderStats(profile));
+      return 0;
+    }
+    case 'profile': {
+      const job = terminalJob();
+      const samples = intOption(args.options.get('samples')?.[0], 'samples');
+      const batchSize = intOption(args.options.get('batch')?.[0], 'batch');
+      const sequenceLength = intOption(args.options.get('seq')?.[0], 'seq');
+      const t = args.options.get('threshold')?.[0];
+      const threshold = t === undefined ? undefined : Number(t);
+      if (threshold !== undefined && !(threshold > 0)) throw new UsageError(`--threshold must be a positive number, got "${t}"`);
+      const profile = await profileModel(
+        {
+          path: one(rest, command),
+          ...(args.options.get('calib') ? { calibrationFiles: args.options.get('calib') } : {}),
+          ...(samples ? { samples } : {}),
+          ...(batchSize ? { batchSize } : {}),
+          ...(sequenceLength ? { sequenceLength } : {}),
+          ...(threshold !== undefined ? { threshold } : {}),
+        },
+        job,
+      );
+      if (job !== QUIET_JOB) process.stderr.write('\r\x1b[K');
+      print(profile, () => renderProfile(profile));
       return 0;
     }
     default:

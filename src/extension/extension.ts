@@ -40,10 +40,12 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
   ModelCommands.register(context, worker, log, profiles);
   context.subscriptions.push(
     profiles.onDidProfile(({ uri, profile }) => outliers.showProfile(uri, profile)),
+    profiles.onDidCalibrate(({ uri, profile }) => outliers.showCalibration(uri, profile)),
     outliers.onDidRequestReveal(async ({ uri, layer }) => {
       // Heatmap rows are layers; the editor's table is by tensor, and ONNX layers name their weight.
       const cached = await profiles.cached(uri);
-      const tensor = cached?.profile.tensors.find((t) => t.layer === layer || t.name === layer)?.name ?? layer;
+      const calibrated = (await profiles.cachedModel(uri))?.profile.layers.find((l) => l.layer === layer)?.weight;
+      const tensor = calibrated ?? cached?.profile.tensors.find((t) => t.layer === layer || t.name === layer)?.name ?? layer;
       await editors.revealTensor(uri, tensor);
     }),
   );

@@ -2,7 +2,7 @@
  * Messages between the extension host and its webviews. Each side sends one union and receives
  * the other; `type` discriminates. No `any` crosses this boundary.
  */
-import type { HeatmapData, ModelSummary, WeightProfile } from './workerProtocol';
+import type { HeatmapData, ModelProfile, ModelSummary, WeightProfile } from './workerProtocol';
 
 /** Host → checkpoint editor. */
 export type EditorHostMessage =
@@ -10,7 +10,7 @@ export type EditorHostMessage =
   | { readonly type: 'summary'; readonly summary: ModelSummary }
   | { readonly type: 'error'; readonly fileName: string; readonly message: string; readonly kind: 'format' | 'internal' }
   | { readonly type: 'profile'; readonly profile: WeightProfile; readonly fromCache: boolean }
-  | { readonly type: 'profiling'; readonly running: boolean }
+  | { readonly type: 'modelProfile'; readonly profile: ModelProfile; readonly fromCache: boolean }
   /** Select and scroll to a tensor (from the Outliers view, say). */
   | { readonly type: 'reveal'; readonly tensor: string };
 
@@ -18,7 +18,7 @@ export type EditorHostMessage =
 export type EditorWebviewMessage =
   | { readonly type: 'ready' }
   | { readonly type: 'reload' }
-  | { readonly type: 'command'; readonly command: 'profile' | 'quantize' | 'benchmark' | 'showText' };
+  | { readonly type: 'command'; readonly command: 'profile' | 'calibrate' | 'quantize' | 'benchmark' | 'showText' };
 
 /** Host → outliers view. */
 export type OutliersHostMessage =
@@ -26,12 +26,16 @@ export type OutliersHostMessage =
   | {
       readonly type: 'heatmap';
       readonly model: string;
-      readonly source: 'weights' | 'activations';
-      readonly heatmap: HeatmapData;
+      /** Weight absmax per input channel, from a profile. */
+      readonly weights?: HeatmapData;
+      /** Activation absmax per channel, from a calibration. */
+      readonly activations?: HeatmapData;
+      /** Which of the two to show first. */
+      readonly show: 'weights' | 'activations';
     };
 
 /** Outliers view → host. */
 export type OutliersWebviewMessage =
   | { readonly type: 'ready' }
   /** The user clicked a cell of heatmap row `row`. */
-  | { readonly type: 'reveal'; readonly row: number };
+  | { readonly type: 'reveal'; readonly source: 'weights' | 'activations'; readonly row: number };

@@ -2,6 +2,7 @@
  * Messages between the extension (or the CLI) and the worker process. Type-only: both sides
  * import these to agree on the JSON-RPC method names, parameters and results.
  */
+import type { LayerSensitivity } from '../core/quant/sensitivity';
 import type { TensorStats } from '../core/stats/TensorStats';
 
 /** Element type and shape of one model input or output, as ONNX Runtime reports it. */
@@ -122,6 +123,66 @@ export interface WeightProfile {
   readonly elapsedMs: number;
 }
 
+/** Parameters of `profileModel`: weights, activations from calibration, and sensitivity (ONNX). */
+export interface ModelProfileParams {
+  readonly path: string;
+  /** `.npy`/`.npz`/`.pb` calibration files or folders; generated inputs when absent. */
+  readonly calibrationFiles?: readonly string[];
+  /** Calibration batches (default 8). */
+  readonly samples?: number;
+  readonly batchSize?: number;
+  readonly sequenceLength?: number;
+  readonly dims?: Readonly<Record<string, number>>;
+  /** LLM.int8()'s outlier magnitude (default 6). */
+  readonly threshold?: number;
+  /** Largest total size of the d×d Float64 Hessians, in bytes (default 4 GiB). */
+  readonly memoryBudgetBytes?: number;
+  readonly threads?: number;
+}
+
+/** Activation statistics of one MatMul/Gemm layer from calibration, and its sensitivity. */
+export interface LayerProfile {
+  readonly layer: string;
+  readonly opType: 'MatMul' | 'Gemm';
+  readonly weight: string;
+  readonly weightShape: readonly number[];
+  readonly d: number;
+  /** Max |X| per input channel over all calibration rows. */
+  readonly absmax: readonly number[];
+  /** Outlier channels: LLM.int8()'s (absmax ≥ threshold) and scale-free (absmax > 20 × median). */
+  readonly outliers: { readonly int8: number; readonly scaleFree: number };
+  /** SmoothQuant's difficulty: max / median channel absmax. */
+  readonly difficulty: number | null;
+  readonly rows: number;
+  readonly traceOverD: number;
+  readonly sensitivity?: LayerSensitivity;
+  readonly sensitivityError?: string;
+  /** Rank by INT4 g128 relative error, 1 = most sensitive. */
+  readonly rank?: number;
+}
+
+/** What a calibration ran on. */
+export interface CalibrationInfo {
+  /** True when the inputs were generated: the activation statistics are synthetic. */
+  readonly synthetic: boolean;
+  readonly batches: number;
+  readonly threshold: number;
+  readonly scaleFreeFactor: number;
+  readonly skipped: readonly { readonly layer: string; readonly reason: string }[];
+  readonly hessianBytes: number;
+  readonly seconds: number;
+}
+
+/** What `profileModel` returns. */
+export interface ModelProfile {
+  readonly path: string;
+  readonly weights: WeightProfile;
+  readonly calibration: CalibrationInfo;
+  /** Layers, most sensitive first. */
+  readonly layers: readonly LayerProfile[];
+  readonly activationHeatmap: HeatmapData;
+}
+
 /** The requests the worker answers, by JSON-RPC method name. */
 export interface WorkerRequests {
   readonly ping: { readonly params: Record<string, never>; readonly result: PingResult };
@@ -129,6 +190,7 @@ export interface WorkerRequests {
   /** The model as `quantscope-model` text, for the text view and the diff. */
   readonly modelText: { readonly params: InspectParams; readonly result: { readonly text: string } };
   readonly profileWeights: { readonly params: ProfileWeightsParams; readonly result: WeightProfile };
+  readonly profileModel: { readonly params: ModelProfileParams; readonly result: ModelProfile };
 }
 
 /** A JSON-RPC method of the worker. */

@@ -6,6 +6,7 @@ import { createMessageConnection, IPCMessageReader, IPCMessageWriter, ResponseEr
 import { isFormatError } from '../core/FormatError';
 import { WorkerErrorCode, type WorkerErrorData, type WorkerMethod, type WorkerNotifications, type WorkerRequests } from '../protocol/workerProtocol';
 import { CancelledError, type JobContext } from './JobContext';
+import { profileModel } from './profileModel';
 import { profileWeights } from './profileWeights';
 import { WorkerService } from './WorkerService';
 
@@ -52,6 +53,7 @@ handle('ping', () => service.ping());
 handle('inspect', (params, ctx) => service.inspect(params, ctx));
 handle('modelText', (params) => service.modelText(params));
 handle('profileWeights', (params, ctx) => profileWeights(params, ctx));
+handle('profileModel', (params, ctx) => profileModel(params, ctx));
 
 // The worker lives only as long as its parent: without the IPC channel nobody can use it.
 process.on('disconnect', () => process.exit(0));

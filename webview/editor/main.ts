@@ -13,10 +13,11 @@ import '@vscode-elements/elements/dist/vscode-table-body/index.js';
 import '@vscode-elements/elements/dist/vscode-table-row/index.js';
 import '@vscode-elements/elements/dist/vscode-table-cell/index.js';
 import type { EditorHostMessage, EditorWebviewMessage } from '../../src/protocol/webviewProtocol';
-import type { ModelSummary, TensorProfile, TensorSummary, ValueSummary, WeightProfile } from '../../src/protocol/workerProtocol';
+import type { ModelProfile, ModelSummary, TensorProfile, TensorSummary, ValueSummary, WeightProfile } from '../../src/protocol/workerProtocol';
 import { formatBytes, formatCount, h, vscodeApi } from '../shared/vscodeApi';
 import { VirtualTable } from '../shared/VirtualTable';
 import { renderDtypeChart } from './dtypeChart';
+import { layerSection } from './layerTable';
 import { percent, stat, TensorDetail } from './tensorDetail';
 
 /** Statistics by tensor name, once a profile arrived. */
@@ -146,6 +147,13 @@ function applyProfile(profile: WeightProfile, fromCache: boolean): void {
   if (selected) detail.show(profiles.get(selected), selected);
 }
 
+let layersSlot: HTMLElement | undefined;
+
+function applyModelProfile(profile: ModelProfile, fromCache: boolean): void {
+  applyProfile(profile.weights, fromCache);
+  layersSlot?.replaceChildren(layerSection(profile, fromCache, (l) => reveal(l.weight)));
+}
+
 function reveal(name: string): void {
   if (filterField && filterField.value) filterField.value = '';
   table?.reveal((t) => t.name === name);
@@ -178,6 +186,7 @@ function renderSummary(s: ModelSummary): void {
       h('vscode-badge', {}, s.format.toUpperCase()),
       h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Model actions' },
         button('Profile', () => api.postMessage({ type: 'command', command: 'profile' })),
+        ...(s.format === 'onnx' ? [button('Calibrate…', () => api.postMessage({ type: 'command', command: 'calibrate' }), true)] : []),
         button('Quantize…', () => api.postMessage({ type: 'command', command: 'quantize' }), true),
         button('Benchmark…', () => api.postMessage({ type: 'command', command: 'benchmark' }), true),
         button('Show as Text', () => api.postMessage({ type: 'command', command: 'showText' }), true),
@@ -198,6 +207,8 @@ function renderSummary(s: ModelSummary): void {
     parts.push(h('section', { class: 'dtypes', 'aria-label': 'Parameters by element type' }, h('h2', {}, 'Parameters by element type'), h('div', { class: 'chart-box' }, canvas)));
     queueMicrotask(() => renderDtypeChart(canvas, s.dtypes));
   }
+  layersSlot = h('div', { class: 'layers-slot' });
+  parts.push(layersSlot);
   if (s.tensors.length) parts.push(tensorTable(s.tensors));
   app.replaceChildren(...parts);
 }
@@ -217,7 +228,8 @@ window.addEventListener('message', (event: MessageEvent<EditorHostMessage>) => {
     case 'profile':
       applyProfile(m.profile, m.fromCache);
       break;
-    case 'profiling':
+    case 'modelProfile':
+      applyModelProfile(m.profile, m.fromCache);
       break;
     case 'reveal':
       reveal(m.tensor);

@@ -1,18 +1,22 @@
 /**
- * The "Outliers" panel: a heatmap of layers × channels on a log-magnitude colour scale. Until a
- * profile exists it explains how to get one.
+ * The "Outliers" panel: a heatmap of layers × channels on a log-magnitude colour scale, switchable
+ * between weight and activation absmax. Until a profile exists it explains how to get one.
  */
-import { Chart, LinearScale, Tooltip, type ChartEvent, type ActiveElement } from 'chart.js';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import { Chart, LinearScale, Tooltip, type ActiveElement, type ChartEvent } from 'chart.js';
 import { MatrixController, MatrixElement } from 'chartjs-chart-matrix';
 import type { OutliersHostMessage, OutliersWebviewMessage } from '../../src/protocol/webviewProtocol';
+import type { HeatmapData } from '../../src/protocol/workerProtocol';
 import { h, themeColor, vscodeApi } from '../shared/vscodeApi';
 
-
 Chart.register(MatrixController, MatrixElement, LinearScale, Tooltip);
+
+type Source = 'weights' | 'activations';
 
 const api = vscodeApi<OutliersWebviewMessage>();
 const app = document.getElementById('app') as HTMLElement;
 let chart: Chart<'matrix'> | undefined;
+let last: Extract<OutliersHostMessage, { type: 'heatmap' }> | undefined;
 
 interface Cell {
   readonly x: number;
@@ -35,17 +39,28 @@ function renderEmpty(reason: string): void {
   app.replaceChildren(h('p', { class: 'empty', role: 'status' }, reason));
 }
 
-function renderHeatmap(msg: Extract<OutliersHostMessage, { type: 'heatmap' }>): void {
-  const m = { ...msg.heatmap, model: msg.model, source: msg.source };
-  if (!m.layers.length) {
-    renderEmpty(`${msg.model} has no 2-D weights to show.`);
+function toggle(source: Source, current: Source, available: boolean): HTMLElement {
+  const b = h('vscode-button', current === source ? {} : { secondary: '' }, source === 'weights' ? 'Weights' : 'Activations');
+  if (!available) b.setAttribute('disabled', '');
+  b.addEventListener('click', () => last && render(last, source));
+  return b;
+}
+
+function render(msg: Extract<OutliersHostMessage, { type: 'heatmap' }>, source: Source): void {
+  last = msg;
+  const m: HeatmapData | undefined = msg[source];
+  chart?.destroy();
+  chart = undefined;
+  const what = source === 'weights' ? 'weight absmax per input channel' : 'activation absmax per input channel (calibration)';
+  const bar = h('div', { class: 'heatmap-bar', role: 'toolbar', 'aria-label': 'Heatmap source' }, toggle('weights', source, !!msg.weights), toggle('activations', source, !!msg.activations));
+  if (!m || !m.layers.length) {
+    const reason = source === 'activations' ? 'Run "Quantscope: Calibrate Model…" to see activation outliers.' : `${msg.model} has no 2-D weights to show.`;
+    app.replaceChildren(bar, h('p', { class: 'empty', role: 'status' }, reason));
     return;
   }
-  chart?.destroy();
-  const canvas = h('canvas', { role: 'img', 'aria-label': `Channel absmax heatmap of ${m.model}` });
-  const what = m.source === 'weights' ? 'weight absmax per input channel' : 'activation absmax per channel';
   const pooled = m.maxChannels > m.columns ? `, ${m.maxChannels} channels max-pooled to ${m.columns}` : '';
-  app.replaceChildren(h('div', { class: 'heatmap-title' }, `${m.model}: ${what} (log10${pooled}). Click a cell to reveal its layer.`), h('div', { class: 'heatmap-box' }, canvas));
+  const canvas = h('canvas', { role: 'img', 'aria-label': `${what} of ${msg.model}` });
+  app.replaceChildren(bar, h('div', { class: 'heatmap-title' }, `${msg.model}: ${what} (log10${pooled}). Click a cell to reveal its layer.`), h('div', { class: 'heatmap-box' }, canvas));
   const cells: Cell[] = [];
   let lo = Infinity;
   let hi = -Infinity;
@@ -75,7 +90,7 @@ function renderHeatmap(msg: Extract<OutliersHostMessage, { type: 'heatmap' }>): 
       maintainAspectRatio: false,
       scales: {
         x: { type: 'linear', min: -0.5, max: m.columns - 0.5, offset: false, ticks: { color: fg }, title: { display: true, text: 'channel (max-pooled)', color: fg } },
-        y: { type: 'linear', min: -0.5, max: m.layers.length - 0.5, reverse: true, offset: false, ticks: { color: fg, stepSize: 1, callback: (v) => m.layers[Number(v)] ?? '' } },
+        y: { type: 'linear', min: -0.5, max: m.layers.length - 0.5, reverse: true, offset: false, ticks: { color: fg, stepSize: 1, autoSkip: true, callback: (v) => m.layers[Number(v)]?.slice(-28) ?? '' } },
       },
       plugins: {
         tooltip: {
@@ -89,9 +104,7 @@ function renderHeatmap(msg: Extract<OutliersHostMessage, { type: 'heatmap' }>): 
       },
       onClick: (_e: ChartEvent, elements: ActiveElement[]) => {
         const first = elements[0];
-        if (!first) return;
-        const c = cells[first.index];
-        api.postMessage({ type: 'reveal', row: c.y });
+        if (first) api.postMessage({ type: 'reveal', source, row: cells[first.index].y });
       },
     },
   });
@@ -100,7 +113,7 @@ function renderHeatmap(msg: Extract<OutliersHostMessage, { type: 'heatmap' }>): 
 window.addEventListener('message', (event: MessageEvent<OutliersHostMessage>) => {
   const m = event.data;
   if (m.type === 'empty') renderEmpty(m.reason);
-  else renderHeatmap(m);
+  else render(m, m.show);
 });
 
 api.postMessage({ type: 'ready' });

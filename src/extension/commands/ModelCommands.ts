@@ -14,6 +14,7 @@ export const COMMAND_IDS = [
   'quantscope.openModel',
   'quantscope.quantizeLayer',
   'quantscope.profileModel',
+  'quantscope.calibrateModel',
   'quantscope.benchmarkModel',
   'quantscope.compareWith',
   'quantscope.compareModels',
@@ -24,11 +25,26 @@ export const COMMAND_IDS = [
 ] as const;
 
 /** The model a command applies to: its argument (Explorer, editor title), the active checkpoint editor, or a pick. */
-async function targetModel(arg: unknown, title: string): Promise<vscode.Uri | undefined> {
-  if (arg instanceof vscode.Uri) return arg;
+async function targetModel(arg: unknown, title: string, extensions?: readonly string[]): Promise<vscode.Uri | undefined> {
+  const fits = (u: vscode.Uri): boolean => !extensions || extensions.some((e) => u.fsPath.toLowerCase().endsWith(`.${e}`));
+  if (arg instanceof vscode.Uri && fits(arg)) return arg;
   const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
-  if (tab?.input instanceof vscode.TabInputCustom && (CHECKPOINT_VIEW_TYPES as readonly string[]).includes(tab.input.viewType)) return tab.input.uri;
-  return pickModel(title);
+  if (tab?.input instanceof vscode.TabInputCustom && (CHECKPOINT_VIEW_TYPES as readonly string[]).includes(tab.input.viewType) && fits(tab.input.uri)) return tab.input.uri;
+  return pickModel(title, extensions);
+}
+
+/**
+ * Asks where calibration inputs come from: generated from the declared input shapes (the
+ * statistics are then synthetic, and say so), or the user's .npy/.npz/.pb files.
+ */
+async function pickCalibrationSource(model: vscode.Uri): Promise<string[] | undefined> {
+  const generated = { label: '$(symbol-misc) Generated inputs', description: 'from the declared input shapes; statistics are synthetic', files: [] as string[] };
+  const choose = { label: '$(file) Calibration files…', description: '.npy / .npz per input name, or ONNX TensorProto .pb files', files: undefined };
+  const picked = await vscode.window.showQuickPick([generated, choose], { title: `Calibration data for ${path.basename(model.fsPath)}`, placeHolder: 'Where do calibration inputs come from?' });
+  if (!picked) return undefined;
+  if (picked.files) return picked.files;
+  const uris = await vscode.window.showOpenDialog({ title: 'Calibration files', canSelectMany: true, canSelectFolders: true, defaultUri: vscode.Uri.file(path.dirname(model.fsPath)), filters: { 'Calibration data': ['npy', 'npz', 'pb'] } });
+  return uris?.map((u) => u.fsPath);
 }
 
 /** The palette and context-menu commands that act on a model file. */
@@ -59,6 +75,16 @@ export class ModelCommands {
     });
 
     reg('quantscope.showWorkerLog', () => log.show());
+
+    reg('quantscope.calibrateModel', async (arg) => {
+      const uri = await targetModel(arg, 'Quantscope: Calibrate Model', ['onnx']);
+      if (!uri) return;
+      const files = await pickCalibrationSource(uri);
+      if (!files) return;
+      await vscode.commands.executeCommand('vscode.openWith', uri, CHECKPOINT_VIEW_TYPES[0]);
+      const result = await profiles.calibrate(uri, files, true);
+      if (result) void vscode.commands.executeCommand(`${OUTLIERS_VIEW_ID}.focus`, { preserveFocus: true });
+    });
 
     reg('quantscope.profileModel', async (arg) => {
       const uri = await targetModel(arg, 'Quantscope: Profile Model');

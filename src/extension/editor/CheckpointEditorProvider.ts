@@ -34,9 +34,8 @@ export class CheckpointEditorProvider extends Disposable implements vscode.Custo
 
   private constructor(private readonly extensionUri: vscode.Uri, private readonly worker: WorkerClient, private readonly profiles: ProfileService) {
     super();
-    this._register(
-      profiles.onDidProfile(({ uri, profile, fromCache }) => this.postTo(uri, { type: 'profile', profile, fromCache })),
-    );
+    this._register(profiles.onDidProfile(({ uri, profile, fromCache }) => this.postTo(uri, { type: 'profile', profile, fromCache })));
+    this._register(profiles.onDidCalibrate(({ uri, profile, fromCache }) => this.postTo(uri, { type: 'modelProfile', profile, fromCache })));
   }
 
   openCustomDocument(uri: vscode.Uri): CheckpointDocument {
@@ -77,6 +76,10 @@ export class CheckpointEditorProvider extends Disposable implements vscode.Custo
         // A profile from an earlier session is shown at once; nothing is computed here.
         const cached = await this.profiles.cached(document.uri);
         if (cached) post({ type: 'profile', profile: cached.profile, fromCache: true });
+        if (summary.format === 'onnx') {
+          const model = await this.profiles.cachedModel(document.uri);
+          if (model) post({ type: 'modelProfile', profile: model.profile, fromCache: true });
+        }
       } catch (e) {
         if (e instanceof WorkerRequestError && e.kind === 'cancelled') return;
         const kind = e instanceof WorkerRequestError && e.kind === 'format' ? 'format' : 'internal';
@@ -108,6 +111,8 @@ function commandFor(c: Extract<EditorWebviewMessage, { type: 'command' }>['comma
   switch (c) {
     case 'profile':
       return 'quantscope.profileModel';
+    case 'calibrate':
+      return 'quantscope.calibrateModel';
     case 'quantize':
       return 'quantscope.quantizeLayer';
     case 'benchmark':

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { WeightProfile } from '../../protocol/workerProtocol';
+import type { ModelProfile, ModelProfileParams, WeightProfile } from '../../protocol/workerProtocol';
 import { WorkerRequestError, type WorkerClient } from '../client/WorkerClient';
 import { Disposable } from '../Disposable';
 import { ResultCache } from './ResultCache';
@@ -12,6 +12,28 @@ export interface ProfileResult {
   readonly fromCache: boolean;
 }
 
+/** A whole-model profile (weights, activations, sensitivity) and where it came from. */
+export interface ModelProfileResult {
+  readonly uri: vscode.Uri;
+  readonly profile: ModelProfile;
+  readonly fromCache: boolean;
+}
+
+/** Calibration settings from the user's configuration. */
+export function calibrationSettings(files: readonly string[] = []): Omit<ModelProfileParams, 'path'> {
+  const c = vscode.workspace.getConfiguration('quantscope');
+  return {
+    ...(files.length ? { calibrationFiles: files } : {}),
+    samples: c.get<number>('calibration.samples', 32),
+    batchSize: c.get<number>('calibration.batchSize', 1),
+    sequenceLength: c.get<number>('calibration.sequenceLength', 128),
+    dims: c.get<Record<string, number>>('calibration.symbolicDimensions', {}),
+    threshold: c.get<number>('outliers.magnitudeThreshold', 6),
+    memoryBudgetBytes: c.get<number>('calibration.hessianBudgetMB', 4096) * 2 ** 20,
+    threads: c.get<number>('worker.threads', 0),
+  };
+}
+
 /**
  * Runs weight profiles in the worker, with progress and cancel, and keeps their results in the
  * cache so a second open of the same file is instant.
@@ -20,6 +42,9 @@ export class ProfileService extends Disposable {
   private readonly onDidProfileEmitter = this._register(new vscode.EventEmitter<ProfileResult>());
   /** Fires whenever a profile becomes available, computed or from the cache. */
   readonly onDidProfile = this.onDidProfileEmitter.event;
+  private readonly onDidCalibrateEmitter = this._register(new vscode.EventEmitter<ModelProfileResult>());
+  /** Fires whenever a whole-model profile becomes available. */
+  readonly onDidCalibrate = this.onDidCalibrateEmitter.event;
   private readonly cache: ResultCache;
 
   constructor(context: vscode.ExtensionContext, private readonly worker: WorkerClient) {
@@ -48,6 +73,65 @@ export class ProfileService extends Disposable {
     }
   }
 
+  /** The cached whole-model profile of `uri` with the current settings, if the file is unchanged. */
+  async cachedModel(uri: vscode.Uri, files: readonly string[] = []): Promise<ModelProfileResult | undefined> {
+    try {
+      const key = await ResultCache.keyFor('model', uri.fsPath, { ...calibrationSettings(files), version: 1 });
+      const profile = await this.cache.get<ModelProfile>(key);
+      if (!profile) return undefined;
+      const result = { uri, profile, fromCache: true };
+      this.onDidCalibrateEmitter.fire(result);
+      return result;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Calibrates `uri` in the worker (weights, activations through ONNX Runtime, sensitivity),
+   * with progress and cancel; cached by file and settings.
+   */
+  async calibrate(uri: vscode.Uri, files: readonly string[] = [], force = false): Promise<ModelProfileResult | undefined> {
+    if (!force) {
+      const hit = await this.cachedModel(uri, files);
+      if (hit) return hit;
+    }
+    const settings = calibrationSettings(files);
+    const key = await ResultCache.keyFor('model', uri.fsPath, { ...settings, version: 1 });
+    const name = path.basename(uri.fsPath);
+    try {
+      const profile = await this.withProgress(`Calibrating ${name}`, (token, onProgress) => this.worker.request('profileModel', { path: uri.fsPath, ...settings }, { token, onProgress }));
+      await this.cache.set(key, profile).catch(() => undefined);
+      const result = { uri, profile, fromCache: false };
+      this.onDidCalibrateEmitter.fire(result);
+      this.onDidProfileEmitter.fire({ uri, profile: profile.weights, fromCache: false });
+      return result;
+    } catch (e) {
+      this.report(e, `calibrate ${name}`);
+      return undefined;
+    }
+  }
+
+  /** Runs `job` under a cancellable notification that shows the worker's progress. */
+  private withProgress<T>(title: string, job: (token: vscode.CancellationToken, onProgress: (message: string, fraction?: number) => void) => Promise<T>): Thenable<T> {
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
+      let last = 0;
+      return job(token, (message, fraction) => {
+        const now = fraction === undefined ? undefined : Math.round(fraction * 100);
+        progress.report({ message, ...(now !== undefined && now > last ? { increment: now - last } : {}) });
+        if (now !== undefined) last = Math.max(last, now);
+      });
+    });
+  }
+
+  private report(e: unknown, what: string): void {
+    if (e instanceof WorkerRequestError && e.kind === 'cancelled') {
+      void vscode.window.showInformationMessage(`Quantscope: ${what} was cancelled.`);
+      return;
+    }
+    void vscode.window.showErrorMessage(`Quantscope could not ${what}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+
   /** Profiles `uri` (from the cache unless `force`), showing progress with a Cancel button. */
   async profile(uri: vscode.Uri, force = false): Promise<ProfileResult | undefined> {
     if (!force) {
@@ -57,30 +141,13 @@ export class ProfileService extends Disposable {
     const key = await ResultCache.keyFor('weights', uri.fsPath, this.settings());
     const name = path.basename(uri.fsPath);
     try {
-      const profile = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Profiling ${name}`, cancellable: true },
-        async (progress, token) => {
-          let last = 0;
-          return this.worker.request('profileWeights', { path: uri.fsPath, groupSize: 128 }, {
-            token,
-            onProgress: (message, fraction) => {
-              const now = fraction === undefined ? undefined : Math.round(fraction * 100);
-              progress.report({ message, ...(now !== undefined && now > last ? { increment: now - last } : {}) });
-              if (now !== undefined) last = Math.max(last, now);
-            },
-          });
-        },
-      );
+      const profile = await this.withProgress(`Profiling ${name}`, (token, onProgress) => this.worker.request('profileWeights', { path: uri.fsPath, groupSize: 128 }, { token, onProgress }));
       await this.cache.set(key, profile).catch(() => undefined);
       const result = { uri, profile, fromCache: false };
       this.onDidProfileEmitter.fire(result);
       return result;
     } catch (e) {
-      if (e instanceof WorkerRequestError && e.kind === 'cancelled') {
-        void vscode.window.showInformationMessage(`Profiling ${name} was cancelled.`);
-        return undefined;
-      }
-      void vscode.window.showErrorMessage(`Quantscope could not profile ${name}: ${e instanceof Error ? e.message : String(e)}`);
+      this.report(e, `profile ${name}`);
       return undefined;
     }
   }

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { OutliersHostMessage, OutliersWebviewMessage } from '../../protocol/webviewProtocol';
-import type { WeightProfile } from '../../protocol/workerProtocol';
+import type { HeatmapData, ModelProfile, WeightProfile } from '../../protocol/workerProtocol';
 import { Disposable } from '../Disposable';
 import { webviewHtml } from '../webviewHtml';
 
@@ -19,7 +19,7 @@ export class OutliersViewProvider extends Disposable implements vscode.WebviewVi
   /** The id of the view in package.json. */
   static readonly viewId = 'quantscope.outliers';
   private view: vscode.WebviewView | undefined;
-  private current: { uri: vscode.Uri; members: readonly (readonly string[])[] } | undefined;
+  private current: { uri: vscode.Uri; weights?: HeatmapData; activations?: HeatmapData } | undefined;
   private last: OutliersHostMessage = { type: 'empty', reason: 'Open a model and run "Quantscope: Profile Model" to see its outlier channels here.' };
   private readonly onDidRequestRevealEmitter = this._register(new vscode.EventEmitter<RevealRequest>());
   /** Fires when the user clicks a heatmap cell. */
@@ -36,10 +36,23 @@ export class OutliersViewProvider extends Disposable implements vscode.WebviewVi
     super();
   }
 
-  /** Shows the weight heatmap of a profiled model. */
+  /** Shows the weight heatmap of a profiled model (keeping its activation heatmap, if any). */
   showProfile(uri: vscode.Uri, profile: WeightProfile): void {
-    this.current = { uri, members: profile.heatmap.members };
-    this.post({ type: 'heatmap', model: path.basename(uri.fsPath), source: 'weights', heatmap: profile.heatmap });
+    const same = this.current?.uri.toString() === uri.toString();
+    this.current = { uri, weights: profile.heatmap, ...(same && this.current?.activations ? { activations: this.current.activations } : {}) };
+    this.update('weights');
+  }
+
+  /** Shows the activation heatmap of a calibrated model. */
+  showCalibration(uri: vscode.Uri, profile: ModelProfile): void {
+    this.current = { uri, weights: profile.weights.heatmap, activations: profile.activationHeatmap };
+    this.update('activations');
+  }
+
+  private update(show: 'weights' | 'activations'): void {
+    if (!this.current) return;
+    const { uri, weights, activations } = this.current;
+    this.post({ type: 'heatmap', model: path.basename(uri.fsPath), show, ...(weights ? { weights } : {}), ...(activations ? { activations } : {}) });
   }
 
   private post(message: OutliersHostMessage): void {
@@ -58,7 +71,7 @@ export class OutliersViewProvider extends Disposable implements vscode.WebviewVi
             void view.webview.postMessage(this.last);
             break;
           case 'reveal': {
-            const layer = this.current?.members[m.row]?.[0];
+            const layer = this.current?.[m.source]?.members[m.row]?.[0];
             if (this.current && layer) this.onDidRequestRevealEmitter.fire({ uri: this.current.uri, layer });
             break;
           }

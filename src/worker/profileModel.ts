@@ -1,0 +1,69 @@
+import { OnnxModel } from '../core/onnx/OnnxModel';
+import { layerSensitivity, type LayerSensitivity } from '../core/quant/sensitivity';
+import { transposeWeight } from '../core/quant/transposeWeight';
+import { isCancelledError } from '../core/linalg/CancelledError';
+import { channelHeatmap } from '../core/stats/channelHeatmap';
+import type { LayerProfile, ModelProfile, ModelProfileParams } from '../protocol/workerProtocol';
+import { calibrate, summarizeCalibration } from './calibrate';
+import { CancelledError, type JobContext, throwIfCancelled } from './JobContext';
+import { profileWeights } from './profileWeights';
+
+function sub(ctx: JobContext, from: number, to: number): JobContext {
+  return { isCancelled: ctx.isCancelled, progress: (m, f) => ctx.progress(m, f === undefined ? undefined : from + (to - from) * f) };
+}
+
+/** The INT4 g128 relative error of a layer, the key the ranking uses. */
+function int4g128(s: LayerSensitivity | undefined): number {
+  return s?.candidates.find((c) => c.id === 'int4-g128')?.relativeError ?? -1;
+}
+
+/**
+ * Profiles an ONNX model: weight statistics of every tensor, activation statistics from a
+ * calibration run in ONNX Runtime, and each layer's Hessian sensitivity
+ * tr(ΔW H ΔWᵀ) / tr(W H Wᵀ) for the candidate precisions, ranked.
+ */
+export async function profileModel(params: ModelProfileParams, ctx: JobContext): Promise<ModelProfile> {
+  const weights = await profileWeights({ path: params.path }, sub(ctx, 0, 0.2));
+  const result = await calibrate(
+    params.path,
+    {
+      ...(params.calibrationFiles?.length ? { files: params.calibrationFiles } : {}),
+      ...(params.samples ? { batches: params.samples } : {}),
+      ...(params.batchSize ? { batchSize: params.batchSize } : {}),
+      ...(params.sequenceLength ? { sequenceLength: params.sequenceLength } : {}),
+      ...(params.dims ? { dims: params.dims } : {}),
+      ...(params.threshold !== undefined ? { threshold: params.threshold } : {}),
+      ...(params.memoryBudgetBytes ? { memoryBudgetBytes: params.memoryBudgetBytes } : {}),
+      ...(params.threads ? { threads: params.threads } : {}),
+    },
+    sub(ctx, 0.2, 0.6),
+  );
+  const model = await OnnxModel.load(params.path);
+  const layers: LayerProfile[] = [];
+  const summary = summarizeCalibration(result);
+  for (const [i, layer] of result.layers.entries()) {
+    throwIfCancelled(ctx);
+    ctx.progress(`Sensitivity of ${layer.layer}`, 0.6 + (0.4 * i) / Math.max(1, result.layers.length));
+    const stats = summary.layers[i];
+    try {
+      const [rows, cols] = layer.weightShape;
+      const raw = model.getFloatTensor(layer.weight);
+      // Gemm with transB stores [out, in] already; MatMul and plain Gemm store [in, out].
+      const W = rows === layer.d ? { rows: cols, cols: rows, data: transposeWeight(raw, rows, cols) } : { rows, cols, data: raw };
+      const sensitivity = layerSensitivity(W, { rows: layer.d, cols: layer.d, data: layer.hessian }, { isCancelled: ctx.isCancelled });
+      layers.push({ ...stats, sensitivity });
+    } catch (e) {
+      if (isCancelledError(e) || ctx.isCancelled()) throw new CancelledError();
+      layers.push({ ...stats, sensitivityError: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  const ranked = [...layers].sort((a, b) => int4g128(b.sensitivity) - int4g128(a.sensitivity)).map((l, i) => ({ ...l, ...(l.sensitivity ? { rank: i + 1 } : {}) }));
+  const { layers: _omit, ...calibration } = summary;
+  return {
+    path: params.path,
+    weights,
+    calibration,
+    layers: ranked,
+    activationHeatmap: channelHeatmap(result.layers.map((l) => ({ layer: l.layer, absmax: l.absmax }))),
+  };
+}
