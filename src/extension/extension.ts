@@ -17,6 +17,8 @@ export interface QuantscopeApi {
   readonly viewTypes: readonly string[];
   /** Profiles a model's weights (from the cache when it is fresh); resolves with the number of tensors profiled. */
   readonly profile: (uri: vscode.Uri) => Promise<{ tensors: number; fromCache: boolean } | undefined>;
+  /** Calibrates an ONNX model with generated inputs; resolves with the layers' ranking by sensitivity. */
+  readonly calibrate: (uri: vscode.Uri) => Promise<{ layers: string[]; synthetic: boolean; fromCache: boolean } | undefined>;
 }
 
 /** Activates the extension: the worker client, the editor, the views and the commands. */
@@ -64,6 +66,10 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
     profile: async (uri) => {
       const r = await profiles.profile(uri);
       return r && { tensors: r.profile.tensors.length, fromCache: r.fromCache };
+    },
+    calibrate: async (uri) => {
+      const r = await profiles.calibrate(uri);
+      return r && { layers: r.profile.layers.map((l) => l.layer), synthetic: r.profile.calibration.synthetic, fromCache: r.fromCache };
     },
   };
 }

@@ -49,7 +49,7 @@ export async function profileModel(params: ModelProfileParams, ctx: JobContext):
       const [rows, cols] = layer.weightShape;
       const raw = model.getFloatTensor(layer.weight);
       // Gemm with transB stores [out, in] already; MatMul and plain Gemm store [in, out].
-      const W = rows === layer.d ? { rows: cols, cols: rows, data: transposeWeight(raw, rows, cols) } : { rows, cols, data: raw };
+      const W = layer.weightTransposed ? { rows, cols, data: raw } : { rows: cols, cols: rows, data: transposeWeight(raw, rows, cols) };
       const sensitivity = layerSensitivity(W, { rows: layer.d, cols: layer.d, data: layer.hessian }, { isCancelled: ctx.isCancelled });
       layers.push({ ...stats, sensitivity });
     } catch (e) {

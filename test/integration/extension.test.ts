@@ -101,6 +101,17 @@ suite('Quantscope extension', () => {
     assert.deepEqual(second, { tensors: 4, fromCache: true });
   });
 
+  test('calibration taps every MatMul through ONNX Runtime in the worker, and is cached', async () => {
+    const a = await api();
+    const uri = workspaceFile('tiny_mlp.onnx');
+    const first = await a.calibrate(uri);
+    assert.ok(first, 'the calibration finished');
+    assert.deepEqual([...first.layers].sort(), ['fc1/MatMul', 'fc2/MatMul']);
+    assert.equal(first.synthetic, true, 'generated inputs are reported as synthetic');
+    const second = await a.calibrate(uri);
+    assert.equal(second?.fromCache, true);
+  });
+
   test('killing the worker makes the next request start a new one', async () => {
     const a = await api();
     const first = (await a.ping()).pid;

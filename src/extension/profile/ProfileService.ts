@@ -103,8 +103,9 @@ export class ProfileService extends Disposable {
       const profile = await this.withProgress(`Calibrating ${name}`, (token, onProgress) => this.worker.request('profileModel', { path: uri.fsPath, ...settings }, { token, onProgress }));
       await this.cache.set(key, profile).catch(() => undefined);
       const result = { uri, profile, fromCache: false };
-      this.onDidCalibrateEmitter.fire(result);
+      // Weights first, so views that show both end on the calibration.
       this.onDidProfileEmitter.fire({ uri, profile: profile.weights, fromCache: false });
+      this.onDidCalibrateEmitter.fire(result);
       return result;
     } catch (e) {
       this.report(e, `calibrate ${name}`);
