@@ -6,27 +6,18 @@
  * once, before timing, and fed to both. Prints both times and the ratio
  * (the goal is ≤ 1.3×) for tiny_mlp, Silero VAD and the PP-OCRv4 recognizer.
  * A benchmark, not a test: it prints, it does not assert. Build and run it with:
- *   npx esbuild bench/calibrate.bench.ts --bundle --platform=node --external:onnxruntime-node --outfile=OUT/calibrate.bench.js && node OUT/calibrate.bench.js
+ *   npx esbuild bench/calibrate.bench.ts --bundle --platform=node --external:onnxruntime-node --outfile=OUT/calibrate.bench.js
+ *   NODE_PATH=node_modules node OUT/calibrate.bench.js      (from the repository root)
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { OnnxModel } from '../src/core/onnx/OnnxModel';
 import { declaredInputs, SyntheticInputs, type Batch, type SyntheticOptions } from '../src/core/onnx/calibrationInputs';
 import { buildCalibrationTaps } from '../src/core/onnx/calibrationTaps';
 import { calibrate } from '../src/worker/calibrate';
 import { QUIET_JOB } from '../src/worker/JobContext';
 import { openSession } from '../src/worker/ort';
-
-function repoRoot(): string {
-  let dir = process.cwd();
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'quantscope') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('run the benchmark from inside the Quantscope repository');
-    dir = up;
-  }
-}
+import { ratio, repoRoot } from './support/benchSupport';
 
 interface Case {
   readonly label: string;
@@ -104,7 +95,7 @@ async function main(): Promise<void> {
     }
     const p = Math.min(...plain);
     const t = Math.min(...tapped);
-    console.log(`${c.label.padEnd(28)}${String(c.batches).padStart(7)}${String(taps).padStart(6)}${p.toFixed(1).padStart(10)}${t.toFixed(1).padStart(14)}${(t / p).toFixed(2).padStart(7)}×`);
+    console.log(`${c.label.padEnd(28)}${String(c.batches).padStart(7)}${String(taps).padStart(6)}${p.toFixed(1).padStart(10)}${t.toFixed(1).padStart(14)}${ratio(t, p).padStart(7)}×`);
   }
 }
 

@@ -6,59 +6,15 @@
  * A benchmark, not a test: it prints, it does not assert. Run it with:
  *   npx esbuild bench/gptq.bench.ts --bundle --platform=node --outfile=OUT/gptq.bench.js && node OUT/gptq.bench.js
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { GramAccumulator, quadraticTraceOfDifference, upperCholeskyOfInverse, type MatrixLike } from '../src/core/linalg';
 import { dequantize, gptq, layerSensitivity, quantizeRtn, type QuantScheme } from '../src/core/quant';
+import { best, lastErrorLine, ratio, runPython, seededNormal, time, withTempDir } from './support/benchSupport';
 
 const OUT = 768, IN = 768, ROWS = 2048;
 
-function repoRoot(): string {
-  let dir = process.cwd();
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'quantscope') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('run the benchmark from inside the Quantscope repository');
-    dir = up;
-  }
-}
-
-/** A Python with numpy: $PYTHON, else Debian's system Python, else whatever python3 is on PATH. */
-function python(): string {
-  return process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
-}
-
-function normals(seed: number): () => number {
-  let s = seed >>> 0;
-  const uniform = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(Math.max(uniform(), 1e-300))) * Math.cos(2 * Math.PI * uniform());
-}
-
-function time<T>(f: () => T): { value: T; ms: number } {
-  const t0 = performance.now();
-  const value = f();
-  return { value, ms: performance.now() - t0 };
-}
-
-function best<T>(runs: number, f: () => T): { value: T; ms: number } {
-  let out = time(f);
-  for (let i = 1; i < runs; i++) {
-    const t = time(f);
-    if (t.ms < out.ms) out = t;
-  }
-  return out;
-}
-
-const rand = normals(1);
+const rand = seededNormal(1);
 const X = new Float32Array(ROWS * IN);
 for (let r = 0; r < ROWS; r++) {
   const f = [rand(), rand(), rand(), rand()];
@@ -104,15 +60,14 @@ for (const [name, scheme] of schemes) {
     const eR = quadraticTraceOfDifference(W, { rows: OUT, cols: IN, data: dequantize(rtn.value) }, H);
     const eG = quadraticTraceOfDifference(W, { rows: OUT, cols: IN, data: dequantize(g.value) }, H);
     console.log(
-      `${name.padEnd(20)} ${String(actOrder).padEnd(10)} ${rtn.ms.toFixed(1).padStart(6)}  ${g.ms.toFixed(0).padStart(7)}  ${(g.ms / rtn.ms).toFixed(0).padStart(9)}×  ` +
+      `${name.padEnd(20)} ${String(actOrder).padEnd(10)} ${rtn.ms.toFixed(1).padStart(6)}  ${g.ms.toFixed(0).padStart(7)}  ${ratio(g.ms, rtn.ms, 0).padStart(9)}×  ` +
         `${eR.toExponential(4).padEnd(13)}  ${eG.toExponential(4).padEnd(13)}  ${(eG / eR).toFixed(3)}`,
     );
   }
 }
 
 // The numpy reference on the same W and H (per-channel and g128, 4 bits, no act-order).
-const dir = mkdtempSync(join(tmpdir(), 'quantscope-gptq-bench-'));
-try {
+withTempDir('quantscope-gptq-bench-', (dir) => {
   writeFileSync(join(dir, 'W.f32'), new Uint8Array(W.data.buffer, W.data.byteOffset, W.data.byteLength));
   writeFileSync(join(dir, 'H.f64'), new Uint8Array(H.data.buffer, H.data.byteOffset, H.data.byteLength));
   console.log('\nnumpy reference (same algorithm, BLAS lazy batch), int4 symmetric, no act-order:');
@@ -120,16 +75,14 @@ try {
     ['per-channel', { bits: 4, symmetric: true, granularity: 'channel' }, 0],
     ['g128', { bits: 4, symmetric: true, granularity: 'group', groupSize: 128 }, 128],
   ] as Array<[string, QuantScheme, number]>) {
-    const r = spawnSync(python(), [join(repoRoot(), 'bench', 'gptq_numpy.py'), dir, String(OUT), String(IN), '4', String(group)], { encoding: 'utf8' });
+    const r = runPython('gptq_numpy.py', [dir, String(OUT), String(IN), '4', String(group)]);
     if (r.status !== 0) {
-      console.log(`  ${name}: numpy reference failed: ${r.stderr.trim().split('\n').pop() ?? ''}`);
+      console.log(`  ${name}: numpy reference failed: ${lastErrorLine(r)}`);
       continue;
     }
     const ref = JSON.parse(r.stdout) as { ms: number; error: number };
     const ours = best(2, () => gptq(W, H, { scheme }));
     const e = quadraticTraceOfDifference(W, { rows: OUT, cols: IN, data: dequantize(ours.value) }, H);
-    console.log(`  ${name.padEnd(12)} numpy ${ref.ms.toFixed(0)} ms, ours ${ours.ms.toFixed(0)} ms, ours/numpy ${(ours.ms / ref.ms).toFixed(2)}×; error numpy ${ref.error.toExponential(4)}, ours ${e.toExponential(4)}`);
+    console.log(`  ${name.padEnd(12)} numpy ${ref.ms.toFixed(0)} ms, ours ${ours.ms.toFixed(0)} ms, ours/numpy ${ratio(ours.ms, ref.ms)}×; error numpy ${ref.error.toExponential(4)}, ours ${e.toExponential(4)}`);
   }
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
+});

@@ -4,30 +4,13 @@
  * them, and compares with numpy listing the same safetensors and npy files in the same run.
  * The target is under 100 ms per listing. A benchmark, not a test: it prints, it does not assert.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { openCheckpoint } from '../src/core/formats/registry';
+import { lastErrorLine, median, python, ratio, runPython, withTempDirAsync } from './support/benchSupport';
 
 const REPEATS = 15;
 const TARGET_MS = 100;
-
-function repoRoot(): string {
-  let dir = process.cwd();
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'quantscope') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('run the benchmark from inside the Quantscope repository');
-    dir = up;
-  }
-}
-
-/** A Python with numpy: $PYTHON, else Debian's system Python, else whatever python3 is on PATH. */
-function python(): string {
-  return process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
-}
 
 /** A transformer-shaped safetensors file: `layers` blocks of attention and MLP weights in F16. */
 function makeSafetensors(path: string, layers: number, hidden: number): { bytes: number; tensors: number } {
@@ -106,16 +89,13 @@ async function medianMs(path: string): Promise<{ median: number; first: number; 
     tensors = (await openCheckpoint(path)).tensors.length;
     times.push(performance.now() - t);
   }
-  const first = times[0];
-  times.sort((a, b) => a - b);
-  return { median: times[Math.floor(times.length / 2)], first, tensors };
+  return { median: median(times), first: times[0], tensors };
 }
 
 const gb = (n: number): string => `${(n / 1024 ** 3).toFixed(2)} GB`;
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'quantscope-bench-open-'));
-  try {
+  await withTempDirAsync('quantscope-bench-open-', async (dir) => {
     const st = join(dir, 'model.safetensors');
     const npy = join(dir, 'array.npy');
     const gguf = join(dir, 'model.gguf');
@@ -124,23 +104,21 @@ async function main(): Promise<void> {
     const ggufSize = makeGguf(gguf, 80, 4096);
 
     const ours = { safetensors: await medianMs(st), npy: await medianMs(npy), gguf: await medianMs(gguf) };
-    const py = spawnSync(python(), [join(repoRoot(), 'bench', 'open_numpy.py'), st, npy, String(REPEATS)], { encoding: 'utf8' });
+    const py = runPython('open_numpy.py', [st, npy, String(REPEATS)]);
     let ref: { safetensors: number; npy: number } | undefined;
     if (py.status === 0) ref = JSON.parse(py.stdout) as { safetensors: number; npy: number };
-    else console.log(`numpy reference unavailable (${python()}): ${py.stderr.trim().split('\n').pop() ?? ''}`);
+    else console.log(`numpy reference unavailable (${python()}): ${lastErrorLine(py)}`);
 
     console.log(`listing (median of ${REPEATS}; target < ${TARGET_MS} ms)`);
     const row = (name: string, size: number, r: { median: number; first: number; tensors: number }, numpy?: number): void => {
-      const ratio = numpy === undefined ? '' : `  numpy ${numpy.toFixed(2)} ms  ratio ours/numpy ${(r.median / numpy).toFixed(2)}`;
+      const vsNumpy = numpy === undefined ? '' : `  numpy ${numpy.toFixed(2)} ms  ratio ours/numpy ${ratio(r.median, numpy)}`;
       const ok = r.median < TARGET_MS ? 'ok' : 'SLOW';
-      console.log(`  ${name.padEnd(12)} ${gb(size).padStart(9)} ${String(r.tensors).padStart(5)} tensors  ours ${r.median.toFixed(2)} ms (first ${r.first.toFixed(2)} ms) ${ok}${ratio}`);
+      console.log(`  ${name.padEnd(12)} ${gb(size).padStart(9)} ${String(r.tensors).padStart(5)} tensors  ours ${r.median.toFixed(2)} ms (first ${r.first.toFixed(2)} ms) ${ok}${vsNumpy}`);
     };
     row('safetensors', stInfo.bytes, ours.safetensors, ref?.safetensors);
     row('npy', npySize, ours.npy, ref?.npy);
     row('gguf', ggufSize, ours.gguf);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 main().catch((e: unknown) => {

@@ -17,14 +17,13 @@
  * Run it from the repository with (add --all for every recognizer MatMul and both VAD branches):
  *   npx esbuild bench/permute.bench.ts --bundle --platform=node --outfile=OUT/permute.bench.js && node OUT/permute.bench.js
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { openCheckpoint } from '../src/core/formats/registry';
 import { FileAccessor } from '../src/core/io/FileAccessor';
 import { readTensor } from '../src/core/tensor/TensorReader';
-import { channelPermutation, seededNormal, type ChannelPermutationOptions, type ChannelPermutationResult } from '../src/core/prune';
+import { channelPermutation, type ChannelPermutationOptions, type ChannelPermutationResult } from '../src/core/prune';
+import { lastErrorLine, ratio, repoRoot, runPython, seededNormal, withTempDir } from './support/benchSupport';
 
 const N = 2, M = 4;
 
@@ -41,22 +40,6 @@ interface BenchMatrix {
   readonly rows: number;
   readonly cols: number;
   readonly data: Float32Array;
-}
-
-function repoRoot(): string {
-  let dir = process.cwd();
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'quantscope') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('run the benchmark from inside the Quantscope repository');
-    dir = up;
-  }
-}
-
-/** Debian's Python with numpy: $PYTHON, else the system Python, else python3 on PATH. */
-function python(): string {
-  return process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 }
 
 /** B [in, out] of a MatMul as W [out, in], the layout the kernels take (N:M runs along `in`). */
@@ -123,8 +106,7 @@ async function main(): Promise<void> {
   const cold = timed(matrices[0], {}, 1);
   for (const options of CONFIGS) timed(matrices[0], options, 2);
 
-  const dir = mkdtempSync(join(tmpdir(), 'quantscope-permute-bench-'));
-  try {
+  withTempDir('quantscope-permute-bench-', (dir) => {
     const specs = matrices.map((m, i) => {
       const file = `m${i}`;
       writeFileSync(join(dir, `${file}.f32`), new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength));
@@ -133,12 +115,9 @@ async function main(): Promise<void> {
     writeFileSync(join(dir, 'matrices.json'), JSON.stringify(specs));
     // The reference runs while nothing else of ours does; its own BLAS threading stays off the
     // table because sort and sum of small arrays never reach BLAS.
-    const env = { ...process.env };
-    delete env.OPENBLAS_CORETYPE;
-    delete env.OPENBLAS_L2_SIZE;
-    const py = spawnSync(python(), [join(repoRoot(), 'bench', 'permute_numpy.py'), dir, String(N), String(M)], { encoding: 'utf8', env, maxBuffer: 1 << 24 });
+    const py = runPython('permute_numpy.py', [dir, String(N), String(M)]);
     const reference = new Map<string, { ms: number; efficacy: number }>();
-    if (py.status !== 0) console.log(`numpy reference failed: ${py.stderr.trim().split('\n').pop() ?? ''}`);
+    if (py.status !== 0) console.log(`numpy reference failed: ${lastErrorLine(py)}`);
     else for (const line of py.stdout.trim().split('\n')) {
       const r = JSON.parse(line) as { name: string; ms: number; efficacy: number };
       reference.set(r.name, r);
@@ -152,18 +131,16 @@ async function main(): Promise<void> {
       const repeat = specs[i].repeat;
       const [full, local, fast, swaps] = CONFIGS.map((options) => timed(W, options, repeat));
       const ref = reference.get(specs[i].name);
-      const ratio = (ms: number): string => (ref ? `1/${(ref.ms / ms).toFixed(1)}` : 'n/a').padEnd(8);
+      const vsNumpy = (ms: number): string => (ref ? `1/${ratio(ref.ms, ms, 1)}` : 'n/a').padEnd(8);
       const ours = (x: { result: ChannelPermutationResult; ms: number }): string => cell(x.result.efficacy, x.ms);
       console.log(
         `${W.name.slice(0, 34).padEnd(34)} ${`${W.rows}×${W.cols}`.padEnd(8)} | ${ours(full)}| ${ours(local)}| ${ours(fast)}| ${ours(swaps)}| ` +
-          `${ref ? `${cell(ref.efficacy, ref.ms)} ` : 'n/a               '}| ${ratio(full.ms)}${ratio(local.ms)}${ratio(fast.ms)}${ratio(swaps.ms)}`,
+          `${ref ? `${cell(ref.efficacy, ref.ms)} ` : 'n/a               '}| ${vsNumpy(full.ms)}${vsNumpy(local.ms)}${vsNumpy(fast.ms)}${vsNumpy(swaps.ms)}`,
       );
     }
     console.log(`first (cold JIT) run of the default search on the random matrix: ${cold.ms.toFixed(1)} ms CPU`);
     console.log('Pool & Yu report 35.5% efficacy for 64×128 with 8-column stripe groups; the goal is ≥ 35.5% in ≤ 1/20 of the numpy time.');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 main().catch((e: unknown) => {

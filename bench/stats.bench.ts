@@ -9,35 +9,19 @@
  * Environment: STATS_BENCH_MB (file size, default 512), STATS_BENCH_DTYPES (default F32,BF16,F16),
  * PYTHON (a Python with numpy; default Debian's /usr/bin/python3).
  */
-import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { openCheckpoint } from '../src/core/formats/registry';
 import { computeTensorStats } from '../src/core/stats/computeTensorStats';
 import type { TensorStats } from '../src/core/stats/TensorStats';
 import { readTensorChunks } from '../src/core/tensor/TensorReader';
+import { ratio, runPython, seededRandom, withTempDirAsync } from './support/benchSupport';
 
 type BenchDType = 'F32' | 'BF16' | 'F16';
 
 const MB = Number(process.env.STATS_BENCH_MB ?? 512);
 const DTYPES = (process.env.STATS_BENCH_DTYPES ?? 'F32,BF16,F16').split(',') as BenchDType[];
 const COLS = 8192;
-
-function repoRoot(): string {
-  let dir = process.cwd();
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'quantscope') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('run the benchmark from inside the Quantscope repository');
-    dir = up;
-  }
-}
-
-function python(): string {
-  return process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
-}
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -82,21 +66,15 @@ function writeSafetensors(path: string, dtype: BenchDType): { rows: number; byte
     len.writeBigUInt64LE(BigInt(header.length));
     writeSync(fd, len);
     writeSync(fd, Buffer.from(header, 'latin1'));
-    let s = 0x9e3779b9;
+    const uniform = seededRandom(0x9e3779b9);
     const rowsPerChunk = 256;
     const vals = new Float32Array(rowsPerChunk * COLS);
     const out = new Uint16Array(rowsPerChunk * COLS);
     for (let r = 0; r < rows; r += rowsPerChunk) {
       const nr = Math.min(rowsPerChunk, rows - r);
       for (let i = 0; i < nr * COLS; i++) {
-        // Irwin–Hall(4) from xorshift32: cheap, bell-shaped, bounded.
-        let acc = 0;
-        for (let k = 0; k < 4; k++) {
-          s ^= s << 13;
-          s ^= s >>> 17;
-          s ^= s << 5;
-          acc += (s >>> 0) / 4294967296;
-        }
+        // Irwin–Hall(4): cheap, bell-shaped, bounded.
+        const acc = uniform() + uniform() + uniform() + uniform();
         const col = i % COLS;
         vals[i] = (acc - 2) * 0.035 * (col % 1021 === 7 ? 8 : 1);
       }
@@ -138,18 +116,13 @@ interface NumpyResult {
 }
 
 function runNumpy(path: string): NumpyResult {
-  const env = { ...process.env };
-  // OpenBLAS tuning meant for other tools must not steer numpy's BLAS; unset it for this command alone.
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  const r = spawnSync(python(), [join(repoRoot(), 'bench', 'stats_numpy.py'), path], { encoding: 'utf8', env, maxBuffer: 1 << 24 });
+  const r = runPython('stats_numpy.py', [path]);
   if (r.status !== 0) throw new Error(`numpy reference failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as NumpyResult;
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'quantscope-stats-bench-'));
-  try {
+  await withTempDirAsync('quantscope-stats-bench-', async (dir) => {
     console.log(`weight statistics, one [rows, ${COLS}] tensor of ${MB} MiB per dtype; GB/s of stored tensor bytes (1 GB = 1e9 B)`);
     for (const dtype of DTYPES) {
       const path = join(dir, `weight-${dtype}.safetensors`);
@@ -180,7 +153,7 @@ async function main(): Promise<void> {
       console.log(`\n${dtype}: ${t.shape.join('×')} (${(bytes / 2 ** 20).toFixed(0)} MiB)`);
       console.log(`  ours:  ${oursMs.toFixed(0)} ms  ${gbs(oursMs)} GB/s  (pass 1 ${pass1Ms.toFixed(0)} ms, pass 2 ${(oursMs - pass1Ms).toFixed(0)} ms; reading+decoding alone ${decodeMs.toFixed(0)} ms per pass)`);
       console.log(`  numpy: ${(np.seconds * 1000).toFixed(0)} ms  ${gbs(np.seconds * 1000)} GB/s  (pass 1 ${(np.pass1Seconds * 1000).toFixed(0)} ms, pass 2 ${(np.pass2Seconds * 1000).toFixed(0)} ms)`);
-      console.log(`  ratio: ${(np.seconds * 1000 / oursMs).toFixed(2)}× numpy (goal ${dtype === 'F32' ? 3 : 5}×)`);
+      console.log(`  ratio: ${ratio(np.seconds * 1000, oursMs)}× numpy (goal ${dtype === 'F32' ? 3 : 5}×)`);
       const hist = stats.histogram?.counts ?? [];
       const logHist = stats.logHistogram?.counts ?? [];
       const sq = Object.fromEntries(stats.quantization.map((q) => [q.scheme, q.sqnrDb ?? Infinity]));
@@ -189,9 +162,7 @@ async function main(): Promise<void> {
       console.log(`         SQNR dB ${Object.keys(np.sqnrDb).map((k) => `${k} ${sq[k]?.toFixed(4)} / ${np.sqnrDb[k].toFixed(4)}`).join(', ')}`);
       rmSync(path, { force: true });
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 main().catch((e: unknown) => {

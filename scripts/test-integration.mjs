@@ -2,7 +2,7 @@
 // Here that host is code-server (driven by Chromium through the shim); where desktop VS Code can
 // be downloaded, QUANTSCOPE_VSCODE=desktop runs the same suite in it.
 import { runTests } from '@vscode/test-electron';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { haveCodeServer, root } from './lib/codeServer.mjs';
@@ -10,13 +10,16 @@ import { haveCodeServer, root } from './lib/codeServer.mjs';
 const desktop = process.env.QUANTSCOPE_VSCODE === 'desktop' || !haveCodeServer();
 const resultDir = mkdtempSync(join(tmpdir(), 'quantscope-it-'));
 const resultFile = join(resultDir, 'result.json');
+// The tests write models (quantized outputs) next to their sources: work on a copy of the fixtures.
+const workspace = join(resultDir, 'workspace');
+cpSync(join(root, 'test', 'fixtures', 'workspace'), workspace, { recursive: true });
 let exitCode = 0;
 try {
   await runTests({
     ...(desktop ? {} : { vscodeExecutablePath: join(root, 'scripts', 'code-server-shim.mjs') }),
     extensionDevelopmentPath: root,
     extensionTestsPath: join(root, 'dist', 'test', 'suite', 'index.js'),
-    launchArgs: [join(root, 'test', 'fixtures', 'workspace'), '--disable-extensions'],
+    launchArgs: [workspace, '--disable-extensions'],
     extensionTestsEnv: { QUANTSCOPE_TEST_RESULT: resultFile },
   });
 } catch (e) {

@@ -8,31 +8,33 @@ import { profileModel } from '../worker/profileModel';
 import { profileWeights } from '../worker/profileWeights';
 import { WorkerService } from '../worker/WorkerService';
 import { parseArgs, UsageError } from './parseArgs';
+import { QUANTIZE_USAGE, runQuantize } from './quantizeCommand';
 import { renderInspect } from './renderInspect';
 import { renderProfile } from './renderProfile';
 import { renderStats } from './renderStats';
 
-const USAGE = `Usage: quantscope <command> [options]
+const USAGE = () => `Usage: quantscope <command> [options]
 
 Commands:
   inspect FILE [--json]                  List a model: format, inputs and outputs, tensors
   stats FILE [--tensor NAME]... [--json] Weight statistics of every (or the named) tensor
-  profile MODEL.onnx [--calib FILE]... [--samples N] [--json]
+  profile MODEL.onnx [--calib FILE]... [--tokenizer FILE] [--samples N] [--json]
                                          Weight and activation statistics and the sensitivity
                                          of every MatMul/Gemm layer, ranked
-
+${QUANTIZE_USAGE}
 Options:
   --json                  Print machine-readable JSON (stable; see the README)
   --group N               Group size of the INT4 group schemes (default 128)
   --calib FILE            Calibration data: .npy/.npz per input name, or .pb TensorProto files
                           (repeatable); without it inputs are generated and marked synthetic
+  --tokenizer FILE        tokenizer.json for a .txt calibration file (language models)
   --samples N             Calibration batches (default 8)
   --batch N, --seq N      Batch size and sequence length of generated inputs
   --threshold X           LLM.int8() outlier magnitude (default 6)
   -h, --help              Show this help
 `;
 
-const VALUED = new Set(['tensor', 'group', 'calib', 'samples', 'batch', 'seq', 'threshold']);
+const VALUED = new Set(['tensor', 'group', 'calib', 'samples', 'batch', 'seq', 'threshold', 'tokenizer']);
 
 /** Progress on stderr when it is a terminal, so `--json` output stays clean. */
 function terminalJob(): JobContext {
@@ -56,10 +58,13 @@ function intOption(v: string | undefined, name: string): number | undefined {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
+  // quantize has options of its own; it parses everything after its command word.
+  const q = argv.indexOf('quantize');
+  if (q >= 0 && argv.slice(0, q).every((a) => a.startsWith('-'))) return runQuantize(argv.slice(q + 1), argv.includes('--json'));
   const args = parseArgs(argv, VALUED);
   const [command, ...rest] = args.positional;
   if (!command || args.flags.has('help') || args.flags.has('h')) {
-    process.stdout.write(USAGE);
+    process.stdout.write(USAGE());
     return command || args.flags.size ? 0 : 2;
   }
   const json = args.flags.has('json');
@@ -97,6 +102,7 @@ async function main(argv: readonly string[]): Promise<number> {
         {
           path: one(rest, command),
           ...(args.options.get('calib') ? { calibrationFiles: args.options.get('calib') } : {}),
+          ...(args.options.get('tokenizer') ? { tokenizer: args.options.get('tokenizer')?.[0] } : {}),
           ...(samples ? { samples } : {}),
           ...(batchSize ? { batchSize } : {}),
           ...(sequenceLength ? { sequenceLength } : {}),
@@ -119,7 +125,7 @@ main(process.argv.slice(2)).then(
   },
   (e: unknown) => {
     if (e instanceof UsageError) {
-      process.stderr.write(`quantscope: ${e.message}\n\n${USAGE}`);
+      process.stderr.write(`quantscope: ${e.message}\n\n${USAGE()}`);
       process.exitCode = 2;
       return;
     }

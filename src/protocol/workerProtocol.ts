@@ -4,6 +4,7 @@
  */
 import type { LayerSensitivity } from '../core/quant/sensitivity';
 import type { TensorStats } from '../core/stats/TensorStats';
+import type { QuantizeParams, QuantizeReport } from './quantizeTypes';
 
 /** Element type and shape of one model input or output, as ONNX Runtime reports it. */
 export interface ValueSummary {
@@ -126,8 +127,10 @@ export interface WeightProfile {
 /** Parameters of `profileModel`: weights, activations from calibration, and sensitivity (ONNX). */
 export interface ModelProfileParams {
   readonly path: string;
-  /** `.npy`/`.npz`/`.pb` calibration files or folders; generated inputs when absent. */
+  /** `.npy`/`.npz`/`.pb` calibration files or folders, or one `.txt` (with `tokenizer`); generated inputs when absent. */
   readonly calibrationFiles?: readonly string[];
+  /** A Hugging Face `tokenizer.json` that turns a `.txt` calibration file into token ids. */
+  readonly tokenizer?: string;
   /** Calibration batches (default 8). */
   readonly samples?: number;
   readonly batchSize?: number;
@@ -183,6 +186,15 @@ export interface ModelProfile {
   readonly activationHeatmap: HeatmapData;
 }
 
+/** A layer that quantization can rewrite: a MatMul or Gemm with a constant 2-D float weight. */
+export interface QuantizableLayer {
+  readonly layer: string;
+  readonly opType: 'MatMul' | 'Gemm';
+  readonly weight: string;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+}
+
 /** The requests the worker answers, by JSON-RPC method name. */
 export interface WorkerRequests {
   readonly ping: { readonly params: Record<string, never>; readonly result: PingResult };
@@ -190,7 +202,10 @@ export interface WorkerRequests {
   /** The model as `quantscope-model` text, for the text view and the diff. */
   readonly modelText: { readonly params: InspectParams; readonly result: { readonly text: string } };
   readonly profileWeights: { readonly params: ProfileWeightsParams; readonly result: WeightProfile };
-  readonly profileModel: { readonly params: ModelProfileParams; readonly result: ModelProfile };
+  /** Weights, activations from calibration through ONNX Runtime, and sensitivity (ONNX). */
+  readonly calibrate: { readonly params: ModelProfileParams; readonly result: ModelProfile };
+  readonly quantizableLayers: { readonly params: InspectParams; readonly result: readonly QuantizableLayer[] };
+  readonly quantize: { readonly params: QuantizeParams; readonly result: QuantizeReport };
 }
 
 /** A JSON-RPC method of the worker. */

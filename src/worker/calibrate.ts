@@ -41,6 +41,8 @@ export interface LayerActivationStats {
   readonly weight: string;
   readonly weightShape: readonly number[];
   readonly d: number;
+  /** True when the weight is stored [out, in] (Gemm with transB); otherwise [in, out]. */
+  readonly weightTransposed: boolean;
   /** Max |X| per input channel over all calibration rows. */
   readonly absmax: number[];
   /** Outlier channel counts: LLM.int8() (absmax ≥ threshold) and scale-free (absmax > factor × median). */
@@ -135,7 +137,7 @@ export function layerStats(tap: CalibrationTap, acc: { readonly absmax: Float32A
   let trace = 0;
   for (let i = 0; i < d; i++) trace += acc.hessian[i * d + i];
   return {
-    layer: tap.layer, opType: tap.opType, weight: tap.weight, weightShape: tap.weightShape, d,
+    layer: tap.layer, opType: tap.opType, weight: tap.weight, weightShape: tap.weightShape, d, weightTransposed: tap.weightTransposed,
     absmax, outliers: { int8, scaleFree }, difficulty: med > 0 ? max / med : null, rows: acc.rows, traceOverD: d ? trace / d : 0,
   };
 }

@@ -7,6 +7,8 @@ import { isFormatError } from '../core/FormatError';
 import { WorkerErrorCode, type WorkerErrorData, type WorkerMethod, type WorkerNotifications, type WorkerRequests } from '../protocol/workerProtocol';
 import { CancelledError, type JobContext } from './JobContext';
 import { profileModel } from './profileModel';
+import { quantizableLayers } from './quantizableLayers';
+import { quantizeModel } from './quantize';
 import { profileWeights } from './profileWeights';
 import { WorkerService } from './WorkerService';
 
@@ -53,7 +55,9 @@ handle('ping', () => service.ping());
 handle('inspect', (params, ctx) => service.inspect(params, ctx));
 handle('modelText', (params) => service.modelText(params));
 handle('profileWeights', (params, ctx) => profileWeights(params, ctx));
-handle('profileModel', (params, ctx) => profileModel(params, ctx));
+handle('calibrate', (params, ctx) => profileModel(params, ctx));
+handle('quantizableLayers', (params) => quantizableLayers(params.path));
+handle('quantize', (params, ctx) => quantizeModel(params, ctx));
 
 // The worker lives only as long as its parent: without the IPC channel nobody can use it.
 process.on('disconnect', () => process.exit(0));

@@ -1,3 +1,6 @@
+import { basename } from 'node:path';
+import { FormatError } from '../core/FormatError';
+import { declaredInputs } from '../core/onnx/calibrationInputs';
 import { OnnxModel } from '../core/onnx/OnnxModel';
 import { layerSensitivity, type LayerSensitivity } from '../core/quant/sensitivity';
 import { transposeWeight } from '../core/quant/transposeWeight';
@@ -7,6 +10,7 @@ import type { LayerProfile, ModelProfile, ModelProfileParams } from '../protocol
 import { calibrate, summarizeCalibration } from './calibrate';
 import { CancelledError, type JobContext, throwIfCancelled } from './JobContext';
 import { profileWeights } from './profileWeights';
+import { textBatches } from './textCalibration';
 
 function sub(ctx: JobContext, from: number, to: number): JobContext {
   return { isCancelled: ctx.isCancelled, progress: (m, f) => ctx.progress(m, f === undefined ? undefined : from + (to - from) * f) };
@@ -24,10 +28,24 @@ function int4g128(s: LayerSensitivity | undefined): number {
  */
 export async function profileModel(params: ModelProfileParams, ctx: JobContext): Promise<ModelProfile> {
   const weights = await profileWeights({ path: params.path }, sub(ctx, 0, 0.2));
+  const model = await OnnxModel.load(params.path);
+  const text = params.calibrationFiles?.find((f) => f.toLowerCase().endsWith('.txt'));
+  const files = params.calibrationFiles?.filter((f) => f !== text) ?? [];
+  let feeds;
+  if (text) {
+    if (!params.tokenizer) throw new FormatError(`${basename(text)} is text: calibrating on text needs the model's tokenizer.json as well`);
+    ({ batches: feeds } = await textBatches(text, params.tokenizer, declaredInputs(model), {
+      model,
+      ...(params.sequenceLength ? { sequenceLength: params.sequenceLength } : {}),
+      ...(params.batchSize ? { batchSize: params.batchSize } : {}),
+      ...(params.samples ? { batches: params.samples } : {}),
+    }, ctx));
+  }
   const result = await calibrate(
-    params.path,
+    model,
     {
-      ...(params.calibrationFiles?.length ? { files: params.calibrationFiles } : {}),
+      ...(feeds ? { feeds } : {}),
+      ...(files.length ? { files } : {}),
       ...(params.samples ? { batches: params.samples } : {}),
       ...(params.batchSize ? { batchSize: params.batchSize } : {}),
       ...(params.sequenceLength ? { sequenceLength: params.sequenceLength } : {}),
@@ -38,7 +56,6 @@ export async function profileModel(params: ModelProfileParams, ctx: JobContext):
     },
     sub(ctx, 0.2, 0.6),
   );
-  const model = await OnnxModel.load(params.path);
   const layers: LayerProfile[] = [];
   const summary = summarizeCalibration(result);
   for (const [i, layer] of result.layers.entries()) {

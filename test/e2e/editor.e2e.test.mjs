@@ -191,6 +191,29 @@ describe('Quantscope in code-server (installed .vsix)', { timeout: 600_000 }, ()
     await editor.locator('.vt-row.selected').waitFor({ timeout: 10_000 });
   });
 
+  test('right-click Quantize Layer… walks the QuickPicks, writes a new model and opens the diff and the report', async () => {
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'tiny_mlp.onnx' }).first().click({ button: 'right' });
+    await page.locator('.context-view .action-label', { hasText: 'Quantize Layer…' }).first().click();
+    const step = async (placeholderOrTitle, row) => {
+      await page.locator('.quick-input-widget', { hasText: placeholderOrTitle }).first().waitFor({ state: 'visible', timeout: 30_000 });
+      if (row) await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().click();
+      else await page.keyboard.press('Enter');
+    };
+    await step('layers'); // both layers are ticked; accept them
+    await step('method', 'RTN');
+    await step('bits and output format', 'INT4 MatMulNBits');
+    await step('block size', 'Block 32');
+    const diffTab = page.locator('.tabs-container .tab', { hasText: 'tiny_mlp.onnx ↔ tiny_mlp.q4.onnx' });
+    await diffTab.waitFor({ state: 'visible', timeout: 90_000 });
+    // The model text comes from the worker, so the diff fills in a moment after the tab opens.
+    await page.locator('.monaco-diff-editor .view-lines', { hasText: 'MatMulNBits' }).first().waitFor({ state: 'visible', timeout: 60_000 });
+    const preview = await webviewShowing('table', 60_000);
+    const report = await preview.locator('body').innerText();
+    assert.match(report, /tiny_mlp\.onnx → tiny_mlp\.q4\.onnx/);
+    assert.match(report, /relative L2/);
+    await shot('quantize-diff-and-report');
+  });
+
   test('Calibrate Model ranks the layers of the real PP-OCRv4 recognizer and shows activation outliers', async () => {
     await runCommand('Quantscope: Open Model…');
     await pick('ppocr_rec.onnx');

@@ -112,6 +112,30 @@ suite('Quantscope extension', () => {
     assert.equal(second?.fromCache, true);
   });
 
+  test('Quantize Layer writes a new model next to the source, then opens the diff and the report', async () => {
+    const uri = workspaceFile('tiny_mlp.onnx');
+    const before = await vscode.workspace.fs.readFile(uri);
+    const report = (await vscode.commands.executeCommand('quantscope.quantizeLayer', uri, { method: 'rtn', bits: 4, format: 'nbits', group: 32 })) as { output: string; layers: unknown[] } | undefined;
+    assert.ok(report, 'the quantization finished');
+    assert.equal(path.dirname(report.output), path.dirname(uri.fsPath));
+    assert.equal(path.basename(report.output), 'tiny_mlp.q4.onnx');
+    assert.equal(report.layers.length, 2);
+    assert.deepEqual(await vscode.workspace.fs.readFile(uri), before, 'the source model is untouched');
+    const diff = await waitFor('the diff editor', () =>
+      vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.scheme === 'quantscope-model'),
+    );
+    const input = diff.input as vscode.TabInputTextDiff;
+    assert.match(input.original.path, /tiny_mlp\.onnx\.qmodel$/);
+    assert.match(input.modified.path, /tiny_mlp\.q4\.onnx\.qmodel$/);
+    const modified = await vscode.workspace.openTextDocument(input.modified);
+    assert.match(modified.getText(), /com\.microsoft::MatMulNBits/);
+    assert.doesNotMatch(modified.getText(), /^node fc1\/MatMul MatMul/m);
+    // A second run never overwrites: it picks the next free name.
+    const again = (await vscode.commands.executeCommand('quantscope.quantizeLayer', uri, { method: 'rtn', bits: 4, format: 'nbits', group: 32 })) as { output: string } | undefined;
+    assert.ok(again);
+    assert.equal(path.basename(again.output), 'tiny_mlp.q4-1.onnx');
+  });
+
   test('killing the worker makes the next request start a new one', async () => {
     const a = await api();
     const first = (await a.ping()).pid;

@@ -57,6 +57,9 @@ function barChart(canvas: HTMLCanvasElement, labels: string[], data: number[], y
  */
 export class TensorDetail {
   readonly element = h('section', { class: 'detail', 'aria-label': 'Tensor detail', tabindex: '-1' });
+
+  /** `onQuantize` is called with a layer name when the user asks to quantize the shown weight's layer. */
+  constructor(private readonly onQuantize?: (layer: string) => void) {}
   private charts: Chart[] = [];
   private histogram: Chart | undefined;
 
@@ -70,7 +73,10 @@ export class TensorDetail {
       this.element.replaceChildren(h('p', { class: 'hint' }, name ? `No statistics for ${name}: run Profile first.` : 'Select a tensor to see its detail.'));
       return;
     }
-    const head = h('h2', {}, `${t.name} `, h('span', { class: 'muted' }, `${t.dtype} [${t.shape.join(', ')}]${t.layer ? ` · layer ${t.layer}` : ''}`));
+    const layer = t.layer;
+    const quantize = layer && this.onQuantize ? h('vscode-button', { secondary: '' }, 'Quantize this layer…') : undefined;
+    if (quantize && layer) quantize.addEventListener('click', () => this.onQuantize?.(layer));
+    const head = h('div', { class: 'detail-head' }, h('h2', {}, `${t.name} `, h('span', { class: 'muted' }, `${t.dtype} [${t.shape.join(', ')}]${layer ? ` · layer ${layer}` : ''}`)), ...(quantize ? [quantize] : []));
     if (!t.stats) {
       this.element.replaceChildren(head, h('p', { class: 'warning' }, t.error ?? 'No statistics for this tensor.'));
       return;

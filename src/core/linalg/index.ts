@@ -13,3 +13,4 @@ export * from './gemm';
 export * from './quadraticTrace';
 export * from './powerIteration';
 export * from './GramAccumulator';
+export * from './prepareHessian';

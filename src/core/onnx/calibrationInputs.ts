@@ -9,6 +9,7 @@ import { basename, extname, join } from 'node:path';
 import { FormatError } from '../FormatError';
 import { openCheckpoint } from '../formats/registry';
 import { onnxTypeName } from '../formats/onnx/onnxDataTypes';
+import { seededRandom } from '../random/seededRandom';
 import { readTensor } from '../tensor/TensorReader';
 import { editType } from './onnxEditSchema';
 import { ElementType, type TensorMessage } from './onnxMessages';
@@ -122,18 +123,6 @@ export function floatToHalf(v: number): number {
   return sign | (e << 10) | mant;
 }
 
-/** mulberry32: small, fast and good enough to draw calibration noise reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Generates batches from the declared inputs: floats standard normal (Box–Muller), integers
  * uniform in [0, vocabSize) (token ids), inputs named like masks all ones. Seeded, so two runs
@@ -143,7 +132,7 @@ export class SyntheticInputs {
   private readonly random: () => number;
 
   constructor(private readonly specs: readonly InputSpec[], private readonly options: SyntheticOptions = {}) {
-    this.random = prng(options.seed ?? 0);
+    this.random = seededRandom(options.seed ?? 0);
     for (const s of specs) ortTypeName(s.elemType);
   }
 

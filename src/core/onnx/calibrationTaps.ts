@@ -9,6 +9,7 @@ import { Attr, intAttribute, OnnxModel } from './OnnxModel';
 import { cloneMessage } from './cloneMessage';
 import { editType } from './onnxEditSchema';
 import { ElementType, type ModelMessage, type NodeMessage, type ValueInfoMessage } from './onnxMessages';
+import { NameAllocator } from './rewrite/NameAllocator';
 
 /** The names of the outputs a tap adds. */
 export interface TapOutputs {
@@ -31,6 +32,8 @@ export interface CalibrationTap {
   readonly weightShape: readonly number[];
   /** The input (reduction) dimension of the weight: the width of X's rows. */
   readonly d: number;
+  /** True when the weight is stored [out, in] (Gemm with transB); otherwise it is [in, out] (or [in]). */
+  readonly weightTransposed: boolean;
   /** The activation input X. */
   readonly activation: string;
   /** Layers reading the same X share one set of outputs. */
@@ -88,9 +91,11 @@ function inspect(model: OnnxModel, node: NodeMessage): Candidate {
   const opType = node.opType === 'Gemm' ? 'Gemm' : 'MatMul';
   let d: number;
   let transposeX = false;
+  let weightTransposed = false;
   if (opType === 'Gemm') {
     if (dims.length !== 2) return { ok: false, reason: `Gemm weight has rank ${dims.length}` };
-    d = intAttribute(node, 'transB', 0) ? dims[1] : dims[0];
+    weightTransposed = intAttribute(node, 'transB', 0) !== 0;
+    d = weightTransposed ? dims[1] : dims[0];
     transposeX = intAttribute(node, 'transA', 0) !== 0;
   } else {
     if (dims.length === 2) d = dims[0];
@@ -98,21 +103,7 @@ function inspect(model: OnnxModel, node: NodeMessage): Candidate {
     else return { ok: false, reason: `batched weight of rank ${dims.length}` };
   }
   if (!(d > 0)) return { ok: false, reason: 'the weight has an empty input dimension' };
-  return { ok: true, transposeX, tap: { layer, opType, weight: b, weightShape: dims, d, activation: a } };
-}
-
-/** Creates fresh names that clash with nothing in the graph. */
-class Names {
-  private readonly used: Set<string>;
-  constructor(model: OnnxModel) {
-    this.used = model.usedNames();
-  }
-  fresh(base: string): string {
-    let name = base;
-    for (let i = 1; this.used.has(name); i++) name = `${base}_${i}`;
-    this.used.add(name);
-    return name;
-  }
+  return { ok: true, transposeX, tap: { layer, opType, weight: b, weightShape: dims, d, weightTransposed, activation: a } };
 }
 
 /**
@@ -133,7 +124,7 @@ export function buildCalibrationTaps(model: OnnxModel, options: TapOptions = {})
   const opset = model.opsetVersion() ?? 1;
   if (opset < 6) throw new FormatError(`calibration taps need opset 6 or later; this model imports opset ${opset}`, { format: 'onnx' });
   const withGram = options.gram ?? true;
-  const names = new Names(model);
+  const names = new NameAllocator(model);
   const outputs: ValueInfoMessage[] = [];
   const output = (name: string, elemType: number, shape: readonly number[]): void => {
     outputs.push({ name, type: { tensorType: { elemType, shape: { dim: shape.map((d) => ({ dimValue: String(d) })) } } } });

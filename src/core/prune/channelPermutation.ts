@@ -1,7 +1,7 @@
 import { checkPattern } from './nmMask';
 import { nmKeptMagnitude, permutationEfficacy, unstructuredKeptMagnitude } from './permutationEfficacy';
 import { checkWeight, type WeightMatrix } from './PrunedWeight';
-import { seededRandom } from './seededRandom';
+import { seededRandom } from '../random/seededRandom';
 import { stripeGroupPartitions } from './stripeGroupPartitions';
 import { StripeSearchState } from './StripeSearchState';
 

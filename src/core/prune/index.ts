@@ -5,7 +5,7 @@ export * from './PrunedWeight';
 export * from './removeSmallest';
 export * from './magnitudePrune';
 export * from './nmMask';
-export * from './seededRandom';
+export { seededNormal, seededRandom } from '../random/seededRandom';
 export * from './stripeKept';
 export * from './stripeGroupPartitions';
 export * from './permuteColumns';

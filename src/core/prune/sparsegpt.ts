@@ -1,7 +1,5 @@
-import { CancelledError } from '../linalg/CancelledError';
 import type { MatrixLike } from '../linalg/Matrix';
-import { isNotPositiveDefiniteError } from '../linalg/NotPositiveDefiniteError';
-import { upperCholeskyOfInverse } from '../linalg/upperCholeskyOfInverse';
+import { assertLayerShapes, lazyBatchSweep, prepareHessian } from '../linalg/prepareHessian';
 import { prunedCount } from './magnitudePrune';
 import { checkPattern, keptInGroup, type PartialGroupPolicy } from './nmMask';
 import type { ColumnQuantizer } from './rtnColumnQuantizer';
@@ -45,8 +43,6 @@ export interface SparseGptResult {
   readonly deadInputs: readonly number[];
 }
 
-const MAX_DAMPING_RETRIES = 6;
-
 /**
  * SparseGPT (Frantar & Alistarh 2023, Algorithm 1): one-shot pruning of W [rows = out,
  * cols = in] given H = XᵀX [in, in], with the same Hinv = Cholesky(H⁻¹)ᵀ and lazy batch updates
@@ -64,43 +60,24 @@ const MAX_DAMPING_RETRIES = 6;
  */
 export function sparsegpt(weight: MatrixLike, hessian: MatrixLike, options: SparseGptOptions): SparseGptResult {
   const rows = weight.rows, cols = weight.cols;
-  if (weight.data.length !== rows * cols) throw new RangeError(`weight has ${weight.data.length} values, expected ${rows}×${cols}`);
-  if (hessian.rows !== cols || hessian.cols !== cols || hessian.data.length !== cols * cols) {
-    throw new RangeError(`H must be ${cols}×${cols} for a weight with ${cols} inputs, got ${hessian.rows}×${hessian.cols}`);
-  }
+  assertLayerShapes(weight, hessian);
   const pattern = options.pattern;
   if (pattern !== undefined) checkPattern(pattern.n, pattern.m);
   const p = options.sparsity ?? 0.5;
   if (pattern === undefined && !(p >= 0 && p <= 1)) throw new RangeError(`sparsity must be in [0, 1], got ${p}`);
   const policy = options.partialGroup ?? 'dense';
-  const percdamp = options.percdamp ?? 0.01;
-  if (!(percdamp >= 0)) throw new RangeError(`percdamp must be ≥ 0, got ${percdamp}`);
   const Bs = Math.max(1, Math.floor(options.maskBlockSize ?? 128));
   // A mask block (or an N:M group) must lie inside one lazy block, so that its saliencies are
   // taken from fully updated weights.
   const unit = pattern !== undefined ? pattern.m : Bs;
   const B = Math.max(unit, Math.floor(Math.max(1, options.blockSize ?? 128) / unit) * unit);
 
-  const h = hessian.data;
-  for (let i = 0; i < h.length; i++) if (!Number.isFinite(h[i])) throw new RangeError(`H has a non-finite value at (${Math.floor(i / cols)}, ${i % cols})`);
-  const W = Float64Array.from(weight.data);
-  for (let i = 0; i < W.length; i++) if (!Number.isFinite(W[i])) throw new RangeError(`weight has a non-finite value at ${i}`);
-
-  // Dead inputs never fire on the calibration data: their weights are set to 0 and H_ii to 1,
-  // as GPTQ does, so the Cholesky has a pivot and the zero weights are pruned first.
-  const H = Float64Array.from(h);
-  const deadInputs: number[] = [];
-  let meanDiag = 0;
-  for (let i = 0; i < cols; i++) {
-    if (H[i * cols + i] === 0) {
-      deadInputs.push(i);
-      H[i * cols + i] = 1;
-      for (let r = 0; r < rows; r++) W[r * cols + i] = 0;
-    }
-    meanDiag += H[i * cols + i];
-  }
-  meanDiag = cols > 0 ? meanDiag / cols : 0;
-  const { Hinv, damping } = dampedHinv(H, cols, percdamp * meanDiag, meanDiag, options.isCancelled);
+  // Dead inputs get H_ii = 1 and zero weights, as in GPTQ, so the Cholesky has a pivot and the
+  // zero weights are pruned first.
+  const { weights: W, deadInputs, hinv: Hinv, damping } = prepareHessian(weight, hessian, {
+    percdamp: options.percdamp,
+    isCancelled: options.isCancelled,
+  });
 
   const M = new Uint8Array(rows * cols).fill(1);
   const E = new Float64Array(rows * B);
@@ -111,56 +88,31 @@ export function sparsegpt(weight: MatrixLike, hessian: MatrixLike, options: Spar
   const order = new Int32Array(pattern?.m ?? 1);
   let loss = 0;
 
-  for (let i1 = 0; i1 < cols; i1 += B) {
-    if (options.isCancelled?.() === true) throw new CancelledError('SparseGPT cancelled');
-    const i2 = Math.min(i1 + B, cols);
-    const count = i2 - i1;
-    for (let j = i1; j < i2; j++) {
-      if (pattern !== undefined) {
-        if (j % pattern.m === 0) selectNM(W, Hinv, M, rows, cols, j, pattern.n, pattern.m, policy, order);
-      } else if ((j - i1) % Bs === 0) {
-        selectUnstructured(W, Hinv, M, rows, cols, j, Math.min(j + Bs, i2), p, scores, keep);
-      }
-      const hj = j * cols;
-      const d = Hinv[hj + j];
-      for (let r = 0; r < rows; r++) column[r] = W[r * cols + j];
-      if (options.quantize) options.quantize(column, j, quantized);
-      else quantized.set(column);
-      for (let r = 0; r < rows; r++) {
-        const rw = r * cols;
-        const w = column[r];
-        const q = M[rw + j] === 1 ? quantized[r] : 0;
-        // E:,j−i = (W:,j − M:,j·quant(W:,j)) / [Hinv]_jj; frozen weights (kept, not quantized)
-        // contribute no error.
-        const err = (w - q) / d;
-        loss += err * err;
-        E[r * B + (j - i1)] = err;
-        W[rw + j] = q;
-        // W:,j+1..i2 −= E:,j−i · Hinv_j,j+1..i2: the OBS update within the block.
-        if (err !== 0) for (let k = j + 1; k < i2; k++) W[rw + k] -= err * Hinv[hj + k];
-      }
+  lazyBatchSweep(W, Hinv, E, rows, cols, B, { cancelMessage: 'SparseGPT cancelled', isCancelled: options.isCancelled, onProgress: options.onProgress }, (j, i1, i2) => {
+    if (pattern !== undefined) {
+      if (j % pattern.m === 0) selectNM(W, Hinv, M, rows, cols, j, pattern.n, pattern.m, policy, order);
+    } else if ((j - i1) % Bs === 0) {
+      selectUnstructured(W, Hinv, M, rows, cols, j, Math.min(j + Bs, i2), p, scores, keep);
     }
-    // Lazy batch update: W:,i2: −= E · Hinv_i1:i2,i2:.
-    if (i2 < cols) {
-      for (let r = 0; r < rows; r++) {
-        const rw = r * cols, re = r * B;
-        let t = 0;
-        for (; t + 3 < count; t += 4) {
-          const e0 = E[re + t], e1 = E[re + t + 1], e2 = E[re + t + 2], e3 = E[re + t + 3];
-          if (e0 === 0 && e1 === 0 && e2 === 0 && e3 === 0) continue;
-          const h0 = (i1 + t) * cols, h1 = h0 + cols, h2 = h1 + cols, h3 = h2 + cols;
-          for (let k = i2; k < cols; k++) W[rw + k] -= e0 * Hinv[h0 + k] + e1 * Hinv[h1 + k] + e2 * Hinv[h2 + k] + e3 * Hinv[h3 + k];
-        }
-        for (; t < count; t++) {
-          const e = E[re + t];
-          if (e === 0) continue;
-          const ht = (i1 + t) * cols;
-          for (let k = i2; k < cols; k++) W[rw + k] -= e * Hinv[ht + k];
-        }
-      }
+    const hj = j * cols;
+    const d = Hinv[hj + j];
+    for (let r = 0; r < rows; r++) column[r] = W[r * cols + j];
+    if (options.quantize) options.quantize(column, j, quantized);
+    else quantized.set(column);
+    for (let r = 0; r < rows; r++) {
+      const rw = r * cols;
+      const w = column[r];
+      const q = M[rw + j] === 1 ? quantized[r] : 0;
+      // E:,j−i = (W:,j − M:,j·quant(W:,j)) / [Hinv]_jj; frozen weights (kept, not quantized)
+      // contribute no error.
+      const err = (w - q) / d;
+      loss += err * err;
+      E[r * B + (j - i1)] = err;
+      W[rw + j] = q;
+      // W:,j+1..i2 −= E:,j−i · Hinv_j,j+1..i2: the OBS update within the block.
+      if (err !== 0) for (let k = j + 1; k < i2; k++) W[rw + k] -= err * Hinv[hj + k];
     }
-    options.onProgress?.(i2, cols);
-  }
+  });
 
   let pruned = 0;
   for (let i = 0; i < M.length; i++) if (M[i] === 0) pruned++;
@@ -217,23 +169,5 @@ function selectNM(W: Float64Array, Hinv: Float64Array, M: Uint8Array, rows: numb
       order[best] = tmp;
       M[r * cols + order[t]] = 1;
     }
-  }
-}
-
-/**
- * Hinv = Cholesky((H + λI)⁻¹)ᵀ through linalg's upperCholeskyOfInverse. If the factorization
- * fails (H only semi-definite up to rounding), λ grows tenfold and it is tried again.
- */
-function dampedHinv(H: Float64Array, n: number, lambda0: number, meanDiag: number, isCancelled?: () => boolean): { Hinv: Float64Array; damping: number } {
-  const diag = Float64Array.from({ length: n }, (_, i) => H[i * n + i]);
-  let lambda = lambda0;
-  for (let attempt = 0; ; attempt++) {
-    for (let i = 0; i < n; i++) H[i * n + i] = diag[i] + lambda;
-    try {
-      return { Hinv: upperCholeskyOfInverse({ rows: n, cols: n, data: H }, isCancelled).data, damping: lambda };
-    } catch (e) {
-      if (!isNotPositiveDefiniteError(e) || attempt >= MAX_DAMPING_RETRIES) throw e;
-    }
-    lambda = lambda > 0 ? lambda * 10 : 0.01 * (meanDiag > 0 ? meanDiag : 1);
   }
 }

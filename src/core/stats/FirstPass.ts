@@ -1,9 +1,9 @@
+import { BlockedPass } from './BlockedPass';
 import { ChannelAbsmax } from './ChannelAbsmax';
 import type { MatrixLayout } from './MatrixLayout';
 import { Moments } from './Moments';
 
-/** Values are copied into float64 blocks of this size, so every kernel loop runs on L1-resident data of one type. */
-export const BLOCK = 4096;
+export { BLOCK } from './BlockedPass';
 
 /** What the first pass learned; the second pass needs the extremes, mean, σ and channel absmax. */
 export interface FirstPassResult {
@@ -29,7 +29,7 @@ export interface FirstPassResult {
  * assumption that all values are finite (a non-finite value makes the block sum non-finite);
  * only a block that fails the check is redone on a compacted copy.
  */
-export class FirstPass {
+export class FirstPass extends BlockedPass {
   private count = 0;
   private nan = 0;
   private posInf = 0;
@@ -40,23 +40,13 @@ export class FirstPass {
   private minNonzeroAbs = Infinity;
   private readonly moments = new Moments();
   declare private readonly channels: ChannelAbsmax | null; // set in the constructor (see LinearHistogram)
-  private readonly block = new Float64Array(BLOCK);
-  private readonly compact = new Float64Array(BLOCK);
 
   constructor(layout: MatrixLayout | null) {
+    super();
     this.channels = layout ? new ChannelAbsmax(layout) : null;
   }
 
-  /** Adds the next values of the tensor, in row-major order. */
-  push(chunk: Float32Array | Float64Array): void {
-    for (let off = 0; off < chunk.length; off += BLOCK) {
-      const n = Math.min(BLOCK, chunk.length - off);
-      this.block.set(chunk.subarray(off, off + n));
-      this.pushBlock(n);
-    }
-  }
-
-  private pushBlock(n: number): void {
+  protected pushBlock(n: number): void {
     const b = this.block;
     if (!this.scan(b, n)) {
       // Slow path: count and drop non-finite values for the moments, zero them for the channels.

@@ -1,4 +1,5 @@
-import { BLOCK, type FirstPassResult } from './FirstPass';
+import { BlockedPass } from './BlockedPass';
+import type { FirstPassResult } from './FirstPass';
 import { LinearHistogram } from './LinearHistogram';
 import { LogHistogram } from './LogHistogram';
 import type { MatrixLayout } from './MatrixLayout';
@@ -10,7 +11,7 @@ import { QuantErrors } from './QuantErrors';
  * per-channel quantization scales need the absmax — all known only after pass 1. Group scales
  * are local and computed here.
  */
-export class SecondPass {
+export class SecondPass extends BlockedPass {
   outliers3 = 0;
   outliers6 = 0;
   // `declare`d fields set in the constructor keep V8's field types exact (see LinearHistogram).
@@ -21,12 +22,11 @@ export class SecondPass {
   declare private readonly t3: number;
   declare private readonly t6: number;
   declare private readonly hasNonFinite: boolean;
-  private readonly block = new Float64Array(BLOCK);
-  private readonly compact = new Float64Array(BLOCK);
   private pos = 0;
 
   /** Needs at least one finite value in `first`. */
   constructor(first: FirstPassResult, std: number, layout: MatrixLayout | null, bins: number, groupSize: number) {
+    super();
     this.mean = first.moments.mean;
     // σ = 0 (a constant tensor) has no outliers; +Infinity thresholds say so without a branch.
     this.t3 = std > 0 ? 3 * std : Infinity;
@@ -38,16 +38,8 @@ export class SecondPass {
     this.quant = new QuantErrors(absmax, layout, first.channels?.outputAbsmax ?? null, groupSize);
   }
 
-  /** Adds the next values of the tensor, in the same order as pass 1 saw them. */
-  push(chunk: Float32Array | Float64Array): void {
-    for (let off = 0; off < chunk.length; off += BLOCK) {
-      const n = Math.min(BLOCK, chunk.length - off);
-      this.block.set(chunk.subarray(off, off + n));
-      this.pushBlock(n);
-    }
-  }
-
-  private pushBlock(n: number): void {
+  // push(): the tensor's values again, in the same order as pass 1 saw them.
+  protected pushBlock(n: number): void {
     const b = this.block;
     let finite = b;
     let k = n;

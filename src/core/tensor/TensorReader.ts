@@ -5,6 +5,7 @@
  */
 import { FormatError } from '../FormatError';
 import type { TensorInfo } from '../formats/Checkpoint';
+import { contiguousStrides, fortranStrides, sameStrides } from './contiguousStrides';
 import { dtypeBytes } from './DType';
 import { decodeElements, isDecodablePlain, type FloatArray } from './decodeElements';
 import { ggmlBlockType } from './ggmlBlocks';
@@ -69,28 +70,6 @@ function product(shape: readonly number[]): number {
   return n;
 }
 
-/** Row-major element strides of `shape`. */
-function contiguousStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
-}
-
-/** Column-major element strides of `shape`, as a Fortran-ordered npy stores it. */
-function fortranStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = 0; i < shape.length; i++) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
-}
-
 /** True when the strides visit each of the tensor's elements exactly once (a transpose of a dense block). */
 function isDense(shape: readonly number[], strides: readonly number[]): boolean {
   const dims = shape.map((n, i) => ({ n, s: strides[i] })).filter((d) => d.n > 1).sort((a, b) => a.s - b.s);
@@ -100,10 +79,6 @@ function isDense(shape: readonly number[], strides: readonly number[]): boolean 
     expect *= d.n;
   }
   return true;
-}
-
-function sameStrides(a: readonly number[], b: readonly number[], shape: readonly number[]): boolean {
-  return a.every((s, i) => shape[i] <= 1 || s === b[i]);
 }
 
 function validate(t: TensorInfo): void {

@@ -4,7 +4,8 @@ import { CHECKPOINT_VIEW_TYPES } from '../editor/CheckpointEditorProvider';
 import { pickModel } from '../modelFiles';
 import { ModelTextProvider } from '../text/ModelTextProvider';
 import type { WorkerClient } from '../client/WorkerClient';
-import type { ProfileService } from '../profile/ProfileService';
+import type { CalibrationSource, ProfileService } from '../profile/ProfileService';
+import type { QuantizeChoices, QuantizeFlow } from '../quantize/QuantizeFlow';
 
 /** The Outliers view's id; VS Code derives its `.focus` command from it. */
 const OUTLIERS_VIEW_ID = 'quantscope.outliers';
@@ -37,21 +38,37 @@ async function targetModel(arg: unknown, title: string, extensions?: readonly st
  * Asks where calibration inputs come from: generated from the declared input shapes (the
  * statistics are then synthetic, and say so), or the user's .npy/.npz/.pb files.
  */
-async function pickCalibrationSource(model: vscode.Uri): Promise<string[] | undefined> {
-  const generated = { label: '$(symbol-misc) Generated inputs', description: 'from the declared input shapes; statistics are synthetic', files: [] as string[] };
-  const choose = { label: '$(file) Calibration files…', description: '.npy / .npz per input name, or ONNX TensorProto .pb files', files: undefined };
-  const picked = await vscode.window.showQuickPick([generated, choose], { title: `Calibration data for ${path.basename(model.fsPath)}`, placeHolder: 'Where do calibration inputs come from?' });
+async function pickCalibrationSource(model: vscode.Uri): Promise<CalibrationSource | undefined> {
+  type Kind = 'generated' | 'files' | 'text';
+  const items: (vscode.QuickPickItem & { from: Kind })[] = [
+    { label: '$(symbol-misc) Generated inputs', description: 'from the declared input shapes; statistics are synthetic', from: 'generated' },
+    { label: '$(file) Calibration files…', description: '.npy / .npz per input name, or ONNX TensorProto .pb files', from: 'files' },
+    { label: '$(book) Text and tokenizer.json…', description: 'for language models: a text file tokenized with the model\'s tokenizer', from: 'text' },
+  ];
+  const picked = await vscode.window.showQuickPick(items, { title: `Calibration data for ${path.basename(model.fsPath)}`, placeHolder: 'Where do calibration inputs come from?' });
   if (!picked) return undefined;
-  if (picked.files) return picked.files;
-  const uris = await vscode.window.showOpenDialog({ title: 'Calibration files', canSelectMany: true, canSelectFolders: true, defaultUri: vscode.Uri.file(path.dirname(model.fsPath)), filters: { 'Calibration data': ['npy', 'npz', 'pb'] } });
-  return uris?.map((u) => u.fsPath);
+  const near = vscode.Uri.file(path.dirname(model.fsPath));
+  switch (picked.from) {
+    case 'generated':
+      return { files: [] };
+    case 'files': {
+      const uris = await vscode.window.showOpenDialog({ title: 'Calibration files', canSelectMany: true, canSelectFolders: true, defaultUri: near, filters: { 'Calibration data': ['npy', 'npz', 'pb'] } });
+      return uris?.length ? { files: uris.map((u) => u.fsPath) } : undefined;
+    }
+    case 'text': {
+      const text = await vscode.window.showOpenDialog({ title: 'Calibration text', defaultUri: near, filters: { Text: ['txt'] } });
+      if (!text?.[0]) return undefined;
+      const tokenizer = await vscode.window.showOpenDialog({ title: 'The model\'s tokenizer.json', defaultUri: near, filters: { 'Tokenizer': ['json'] } });
+      return tokenizer?.[0] ? { files: [text[0].fsPath], tokenizer: tokenizer[0].fsPath } : undefined;
+    }
+  }
 }
 
 /** The palette and context-menu commands that act on a model file. */
 export class ModelCommands {
   /** Registers every command in {@link COMMAND_IDS}. */
-  static register(context: vscode.ExtensionContext, worker: WorkerClient, log: vscode.LogOutputChannel, profiles: ProfileService): void {
-    const reg = (id: (typeof COMMAND_IDS)[number], fn: (...args: unknown[]) => unknown): void => {
+  static register(context: vscode.ExtensionContext, worker: WorkerClient, log: vscode.LogOutputChannel, profiles: ProfileService, quantize: QuantizeFlow): void {
+    const reg = (id: (typeof COMMAND_IDS)[number], fn: (arg?: unknown, extra?: unknown) => unknown): void => {
       context.subscriptions.push(vscode.commands.registerCommand(id, fn));
     };
 
@@ -76,13 +93,22 @@ export class ModelCommands {
 
     reg('quantscope.showWorkerLog', () => log.show());
 
+    // From the Explorer (a Uri), the editor (a Uri and a layer) or a script or test (a Uri and choices).
+    reg('quantscope.quantizeLayer', async (arg, extra) => {
+      const uri = await targetModel(arg, 'Quantscope: Quantize Layer', ['onnx']);
+      if (!uri) return undefined;
+      if (typeof extra === 'string') return quantize.run(uri, [extra]);
+      if (extra && typeof extra === 'object' && 'method' in extra) return quantize.run(uri, [], extra as QuantizeChoices);
+      return quantize.run(uri);
+    });
+
     reg('quantscope.calibrateModel', async (arg) => {
       const uri = await targetModel(arg, 'Quantscope: Calibrate Model', ['onnx']);
       if (!uri) return;
-      const files = await pickCalibrationSource(uri);
-      if (!files) return;
+      const source = await pickCalibrationSource(uri);
+      if (!source) return;
       await vscode.commands.executeCommand('vscode.openWith', uri, CHECKPOINT_VIEW_TYPES[0]);
-      const result = await profiles.calibrate(uri, files, true);
+      const result = await profiles.calibrate(uri, source, true);
       if (result) void vscode.commands.executeCommand(`${OUTLIERS_VIEW_ID}.focus`, { preserveFocus: true });
     });
 
@@ -102,7 +128,6 @@ export class ModelCommands {
         const name = uri ? ` for ${path.basename(uri.fsPath)}` : '';
         await vscode.window.showWarningMessage(`Quantscope: "${label}"${name} is not available in this build yet.`);
       });
-    notYet('quantscope.quantizeLayer', 'Quantize Layer…');
     notYet('quantscope.benchmarkModel', 'Benchmark Model…');
     notYet('quantscope.compareWith', 'Compare With…');
     notYet('quantscope.compareModels', 'Compare Models…');

@@ -93,7 +93,7 @@ export class CheckpointEditorProvider extends Disposable implements vscode.Custo
           void load();
           break;
         case 'command':
-          void vscode.commands.executeCommand(commandFor(m.command), document.uri);
+          void vscode.commands.executeCommand(commandFor(m.command), document.uri, ...(m.layer ? [m.layer] : []));
           break;
       }
     });

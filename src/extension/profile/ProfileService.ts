@@ -19,11 +19,20 @@ export interface ModelProfileResult {
   readonly fromCache: boolean;
 }
 
+/** Where calibration inputs come from: files (`.npy`/`.npz`/`.pb`, or a `.txt` with its tokenizer), or none for generated inputs. */
+export interface CalibrationSource {
+  readonly files: readonly string[];
+  readonly tokenizer?: string;
+}
+
+const GENERATED: CalibrationSource = { files: [] };
+
 /** Calibration settings from the user's configuration. */
-export function calibrationSettings(files: readonly string[] = []): Omit<ModelProfileParams, 'path'> {
+export function calibrationSettings(source: CalibrationSource = GENERATED): Omit<ModelProfileParams, 'path'> {
   const c = vscode.workspace.getConfiguration('quantscope');
   return {
-    ...(files.length ? { calibrationFiles: files } : {}),
+    ...(source.files.length ? { calibrationFiles: source.files } : {}),
+    ...(source.tokenizer ? { tokenizer: source.tokenizer } : {}),
     samples: c.get<number>('calibration.samples', 32),
     batchSize: c.get<number>('calibration.batchSize', 1),
     sequenceLength: c.get<number>('calibration.sequenceLength', 128),
@@ -74,9 +83,9 @@ export class ProfileService extends Disposable {
   }
 
   /** The cached whole-model profile of `uri` with the current settings, if the file is unchanged. */
-  async cachedModel(uri: vscode.Uri, files: readonly string[] = []): Promise<ModelProfileResult | undefined> {
+  async cachedModel(uri: vscode.Uri, source: CalibrationSource = GENERATED): Promise<ModelProfileResult | undefined> {
     try {
-      const key = await ResultCache.keyFor('model', uri.fsPath, { ...calibrationSettings(files), version: 1 });
+      const key = await ResultCache.keyFor('model', uri.fsPath, { ...calibrationSettings(source), version: 1 });
       const profile = await this.cache.get<ModelProfile>(key);
       if (!profile) return undefined;
       const result = { uri, profile, fromCache: true };
@@ -91,16 +100,16 @@ export class ProfileService extends Disposable {
    * Calibrates `uri` in the worker (weights, activations through ONNX Runtime, sensitivity),
    * with progress and cancel; cached by file and settings.
    */
-  async calibrate(uri: vscode.Uri, files: readonly string[] = [], force = false): Promise<ModelProfileResult | undefined> {
+  async calibrate(uri: vscode.Uri, source: CalibrationSource = GENERATED, force = false): Promise<ModelProfileResult | undefined> {
     if (!force) {
-      const hit = await this.cachedModel(uri, files);
+      const hit = await this.cachedModel(uri, source);
       if (hit) return hit;
     }
-    const settings = calibrationSettings(files);
+    const settings = calibrationSettings(source);
     const key = await ResultCache.keyFor('model', uri.fsPath, { ...settings, version: 1 });
     const name = path.basename(uri.fsPath);
     try {
-      const profile = await this.withProgress(`Calibrating ${name}`, (token, onProgress) => this.worker.request('profileModel', { path: uri.fsPath, ...settings }, { token, onProgress }));
+      const profile = await this.withProgress(`Calibrating ${name}`, (token, onProgress) => this.worker.request('calibrate', { path: uri.fsPath, ...settings }, { token, onProgress }));
       await this.cache.set(key, profile).catch(() => undefined);
       const result = { uri, profile, fromCache: false };
       // Weights first, so views that show both end on the calibration.

@@ -11,6 +11,7 @@ import { inspect } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { isFormatError } from '../../../src/core/FormatError';
 import { openCheckpoint } from '../../../src/core/formats/registry';
+import { seededRandom } from '../../../src/core/random/seededRandom';
 import { readTensorChunks } from '../../../src/core/tensor/TensorReader';
 import { fixture, npmModel, repoRoot } from '../support/paths';
 
@@ -25,18 +26,6 @@ const MAX_ARRAYBUFFER_GROWTH = 256 << 20;
 
 const tmp = mkdtempSync(join(tmpdir(), 'qs-fuzz-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** mulberry32: small, fast and seeded, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function fixtures(): string[] {
   const out: string[] = [];
@@ -137,7 +126,7 @@ describe('fuzz: every reader gives only FormatError on damaged files', () => {
   });
 
   it('handles empty and random files', async () => {
-    const rnd = prng(1);
+    const rnd = seededRandom(1);
     const empty = join(tmp, 'empty.bin');
     writeFileSync(empty, '');
     await check(empty, 'empty file');
@@ -163,7 +152,7 @@ describe('fuzz: every reader gives only FormatError on damaged files', () => {
       }
       const src = readFileSync(file);
       const target = join(dir, basename(file));
-      const rnd = prng(0x5eed + index);
+      const rnd = seededRandom(0x5eed + index);
       const count = src.length > 1 << 20 ? MUTANTS_PER_FIXTURE / 4 : MUTANTS_PER_FIXTURE;
       for (let i = 0; i < count; i++) {
         const { bytes, what } = mutate(src, rnd);

@@ -1,18 +1,7 @@
+import { seededNormal } from '../../../src/core/random/seededRandom';
+
 /** A seeded generator of standard normal values (mulberry32 + Box–Muller), so tests are reproducible. */
-export function normals(seed: number): () => number {
-  let s = seed >>> 0;
-  const uniform = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => {
-    const u = Math.max(uniform(), 1e-300);
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
-  };
-}
+export const normals: (seed: number) => () => number = seededNormal;
 
 /** A random `n × n` SPD matrix GᵀG/m + shift·I with G `m × n` Gaussian. */
 export function randomSpd(n: number, seed: number, shift = 0.1, m = n + 5): Float64Array {

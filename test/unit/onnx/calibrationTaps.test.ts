@@ -77,7 +77,7 @@ test('with opset 18 ReduceMax takes its axes as an input', async () => {
 test('taps on the transformer fixture cover MatMul and Gemm(transB) weights and skip activation products', async () => {
   const model = await OnnxModel.load(fixture('onnx', 'transformer.onnx'));
   const { model: tapped, taps, skipped } = buildCalibrationTaps(model);
-  assert.deepEqual(taps.map((t) => [t.layer, t.d]), [['/self_attn/MatMul', 32], ['/self_attn/Gemm', 32], ['/linear1/MatMul', 32], ['/linear2/MatMul', 64]]);
+  assert.deepEqual(taps.map((t) => [t.layer, t.d, t.weightTransposed]), [['/self_attn/MatMul', 32, false], ['/self_attn/Gemm', 32, true], ['/linear1/MatMul', 32, false], ['/linear2/MatMul', 64, false]]);
   assert.deepEqual(skipped.map((s) => s.reason), ['both inputs are activations', 'both inputs are activations']);
   await checkTaps(model, taps, tapped, { x: randomFloats([2, 5, 32], 13) }, (t, run) => run[t.activation].data as Float32Array);
 });

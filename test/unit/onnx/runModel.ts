@@ -1,16 +1,5 @@
+import { seededRandom } from '../../../src/core/random/seededRandom';
 import { openSession, type RunTensor } from '../../../src/worker/ort';
-
-/** A deterministic pseudo-random stream (mulberry32), so test inputs are the same every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A float32 tensor of uniform values in [-1, 1). */
 export function randomFloats(dims: readonly number[], seed: number): RunTensor {

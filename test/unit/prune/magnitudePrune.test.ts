@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { keptMagnitude, magnitudePrune, magnitudePruneGlobal, prunedCount } from '../../../src/core/prune/magnitudePrune';
 import { kthSmallest } from '../../../src/core/prune/removeSmallest';
-import { seededNormal } from '../../../src/core/prune/seededRandom';
+import { seededNormal } from '../../../src/core/random/seededRandom';
 
 function gaussian(rows: number, cols: number, seed: number, scale = 1): { rows: number; cols: number; data: Float32Array } {
   const g = seededNormal(seed);

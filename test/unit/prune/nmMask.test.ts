@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkNM, keptInGroup, nmMask } from '../../../src/core/prune/nmMask';
-import { seededNormal } from '../../../src/core/prune/seededRandom';
+import { seededNormal } from '../../../src/core/random/seededRandom';
 
 function gaussian(rows: number, cols: number, seed: number): { rows: number; cols: number; data: Float32Array } {
   const g = seededNormal(seed);

@@ -1,18 +1,9 @@
 import type { TensorInfo, TensorSource } from '../Checkpoint';
+import { contiguousStrides, sameStrides } from '../../tensor/contiguousStrides';
 import type { TorchStorage, TorchTensor } from './torchGlobals';
 
 /** Where a storage's bytes begin: a byte range builder for a slice of it. */
 export type StorageLocator = (storage: TorchStorage, byteOffset: number, byteLength: number) => TensorSource;
-
-function contiguous(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
-}
 
 /**
  * The listing of one torch tensor. A contiguous tensor's source is exactly its bytes; a strided view
@@ -22,8 +13,7 @@ function contiguous(shape: readonly number[]): number[] {
 export function torchTensorInfo(name: string, t: TorchTensor, locate: StorageLocator, littleEndian: boolean): TensorInfo {
   let elements = 1;
   for (const d of t.shape) elements *= d;
-  const dense = contiguous(t.shape);
-  const isContiguous = t.shape.every((d, i) => d <= 1 || t.strides[i] === dense[i]);
+  const isContiguous = sameStrides(contiguousStrides(t.shape), t.strides, t.shape);
   let span = elements === 0 ? 0 : 1;
   if (!isContiguous && span) for (let i = 0; i < t.shape.length; i++) span += (t.shape[i] - 1) * t.strides[i];
   else span = elements;

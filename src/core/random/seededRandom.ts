@@ -1,6 +1,7 @@
 /**
- * A seeded uniform generator on [0, 1) (mulberry32): the permutation search's perturbations must
- * be reproducible from a seed, which Math.random cannot give.
+ * A seeded uniform generator on [0, 1) (mulberry32): small and fast, and reproducible from a seed,
+ * which Math.random cannot be. The engine's searches and synthetic inputs, the tests and the
+ * benchmarks all draw from this one generator, so a seed means the same stream everywhere.
  */
 export function seededRandom(seed: number): () => number {
   let s = seed >>> 0;
@@ -13,7 +14,10 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** Standard normal samples from {@link seededRandom} by the Box–Muller transform. */
+/**
+ * Standard normal samples from {@link seededRandom} by the Box–Muller transform (two uniforms per
+ * sample; the first is clamped away from 0 so the logarithm stays finite).
+ */
 export function seededNormal(seed: number): () => number {
   const u = seededRandom(seed);
   return () => Math.sqrt(-2 * Math.log(Math.max(u(), 1e-300))) * Math.cos(2 * Math.PI * u());

@@ -1,0 +1,55 @@
+import type { QuantizeReport } from '../../protocol/quantizeTypes';
+
+function e(v: number | null | undefined, digits = 2): string {
+  return v === null || v === undefined ? '–' : v === 0 ? '0' : Math.abs(v) < 1e-3 || Math.abs(v) >= 1e4 ? v.toExponential(digits) : v.toFixed(digits + 2);
+}
+
+function mib(n: number): string {
+  return `${(n / 2 ** 20).toFixed(2)} MiB`;
+}
+
+/** The quantization report as Markdown: what changed, what it cost, and how it was measured. */
+export function renderReportMarkdown(r: QuantizeReport): string {
+  const name = (p: string): string => p.split(/[\\/]/).pop() ?? p;
+  const scheme = `${r.method.toUpperCase()} ${r.bits}-bit ${r.group ? `group ${r.group}` : 'per-channel'} ${r.symmetric ? 'symmetric' : 'asymmetric'}, ${r.format === 'nbits' ? 'MatMulNBits' : r.format === 'dynamic' ? 'dynamic W8A8' : 'weight-only QDQ'}`;
+  const out: string[] = [
+    `# ${name(r.source)} → ${name(r.output)}`,
+    '',
+    `**${scheme}** on ${r.layers.length} layers. ONNX Runtime ${r.runtimeVersion} loaded and ran the result.`,
+    '',
+    '## Size',
+    '',
+    '| | source | output |',
+    '| --- | ---: | ---: |',
+    `| file | ${mib(r.sizes.sourceBytes)} | ${mib(r.sizes.outputBytes)} |`,
+    `| quantized weights (${r.sizes.quantizedWeights} values) | ${mib(r.sizes.floatWeightBytes)} | ${mib(r.sizes.quantizedWeightBytes)} |`,
+    `| bits per weight | 32 | ${r.sizes.bitsPerWeight.toFixed(2)} |`,
+    '',
+    '## Output error on held-out inputs',
+    '',
+    r.validation.synthetic
+      ? `Measured on ${r.validation.batches} held-out batches of **generated** inputs (not the calibration batches): they show how far the outputs move, not the accuracy on your data.`
+      : `Measured on ${r.validation.batches} held-out batches of your data, not used for calibration.`,
+    '',
+    '| output | relative L2 | cosine | max abs error | KL | top-1 agreement |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...r.validation.outputs.map((o) => `| ${o.name} | ${e(o.relativeL2)} | ${o.cosine.toFixed(6)} | ${e(o.maxAbsError)} | ${e(o.kl)} | ${o.top1Agreement === null ? '–' : `${(o.top1Agreement * 100).toFixed(1)}%`} |`),
+    '',
+    '## Layers',
+    '',
+    r.synthetic ? 'Layer errors use H = XᵀX from calibration on **generated** inputs.' : r.calibrationBatches ? `Layer errors use H = XᵀX from ${r.calibrationBatches} calibration batches.` : 'RTN needs no calibration; layer errors are shown where H was computed.',
+    '',
+    '| layer | weight | stored as | error tr(ΔW H ΔWᵀ)/tr(W H Wᵀ) | RTN error | weight SQNR | bits/weight |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+    ...r.layers.map((l) => `| ${l.layer} | ${l.weight} | ${l.container} | ${e(l.relativeError)} | ${e(l.rtnRelativeError)} | ${l.sqnrDb === null ? '–' : `${l.sqnrDb.toFixed(1)} dB`} | ${l.bitsPerWeight.toFixed(2)} |`),
+  ];
+  if (r.skipped.length) out.push('', '## Not quantized', '', ...r.skipped.map((s) => `- ${s.layer}: ${s.reason}`));
+  out.push(
+    '',
+    '## Time',
+    '',
+    `Calibration ${r.seconds.calibration.toFixed(2)} s, quantization ${r.seconds.quantization.toFixed(2)} s, writing ${r.seconds.write.toFixed(2)} s, validation ${r.seconds.validation.toFixed(2)} s; ${r.seconds.total.toFixed(2)} s in all.`,
+  );
+  if (r.format === 'qdq') out.push('', '> Weight-only QDQ stores the weights small but ONNX Runtime dequantizes them and computes in float: expect a smaller file, not a faster model. MatMulNBits (4-bit) or dynamic W8A8 are the formats that run faster on CPU.');
+  return out.join('\n') + '\n';
+}
