@@ -115,7 +115,7 @@ suite('Quantscope extension', () => {
   test('Quantize Layer writes a new model next to the source, then opens the diff and the report', async () => {
     const uri = workspaceFile('tiny_mlp.onnx');
     const before = await vscode.workspace.fs.readFile(uri);
-    const report = (await vscode.commands.executeCommand('quantscope.quantizeLayer', uri, { method: 'rtn', bits: 4, format: 'nbits', group: 32 })) as { output: string; layers: unknown[] } | undefined;
+    const report = await vscode.commands.executeCommand<{ output: string; layers: unknown[] } | undefined>('quantscope.quantizeLayer', uri, { method: 'rtn', bits: 4, format: 'nbits', group: 32 });
     assert.ok(report, 'the quantization finished');
     assert.equal(path.dirname(report.output), path.dirname(uri.fsPath));
     assert.equal(path.basename(report.output), 'tiny_mlp.q4.onnx');
@@ -131,7 +131,7 @@ suite('Quantscope extension', () => {
     assert.match(modified.getText(), /com\.microsoft::MatMulNBits/);
     assert.doesNotMatch(modified.getText(), /^node fc1\/MatMul MatMul/m);
     // A second run never overwrites: it picks the next free name.
-    const again = (await vscode.commands.executeCommand('quantscope.quantizeLayer', uri, { method: 'rtn', bits: 4, format: 'nbits', group: 32 })) as { output: string } | undefined;
+    const again = await vscode.commands.executeCommand<{ output: string } | undefined>('quantscope.quantizeLayer', uri, { method: 'rtn', bits: 4, format: 'nbits', group: 32 });
     assert.ok(again);
     assert.equal(path.basename(again.output), 'tiny_mlp.q4-1.onnx');
   });
