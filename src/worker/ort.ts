@@ -3,6 +3,8 @@
  * that makes them, so this module is loaded only in the worker process and the CLI, never in
  * the extension host.
  */
+import { readdir } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ValueSummary } from '../protocol/workerProtocol';
 
@@ -91,6 +93,78 @@ export async function openSession(model: string | Uint8Array, options: SessionOp
         out[name] = { type: v.type, dims: v.dims, data: v.data };
       }
       return out;
+    },
+    release: () => session.release(),
+  };
+}
+
+/** Options for {@link openTimedSession}. */
+export interface TimedSessionOptions extends SessionOptions {
+  /**
+   * When set, ONNX Runtime profiles every run and writes its JSON trace to a file whose name
+   * starts with this path; {@link TimedSession.endProfiling} returns that file.
+   */
+  readonly profileFilePrefix?: string;
+}
+
+/** Feeds already wrapped as runtime tensors; running them allocates no input of ours. */
+export type BoundRun = () => Promise<void>;
+
+/** A session for benchmarking: runs bound once to their feeds, and optional profiling. */
+export interface TimedSession {
+  readonly inputs: readonly ValueSummary[];
+  readonly outputNames: readonly string[];
+  /** Wraps `feeds` once, so a timed loop only calls the returned function; outputs are dropped. */
+  bind(feeds: Readonly<Record<string, RunTensor>>): BoundRun;
+  /** Runs the model and returns its tensor outputs (for output agreement, not for timing). */
+  run(feeds: Readonly<Record<string, RunTensor>>): Promise<Record<string, RunTensor>>;
+  /** Stops profiling and returns the trace file, or undefined when profiling was off or no file appeared. */
+  endProfiling(): Promise<string | undefined>;
+  release(): Promise<void>;
+}
+
+function toOrtFeeds(feeds: Readonly<Record<string, RunTensor>>): Record<string, ort.Tensor> {
+  const input: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(feeds)) input[name] = new ort.Tensor(t.type as ort.Tensor.Type, t.data, t.dims);
+  return input;
+}
+
+/** Opens a model file for benchmarking, optionally with ONNX Runtime's profiler on. */
+export async function openTimedSession(path: string, options: TimedSessionOptions = {}): Promise<TimedSession> {
+  const opts: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: options.optimization ?? 'all' };
+  if (options.threads) opts.intraOpNumThreads = options.threads;
+  if (options.profileFilePrefix) {
+    opts.enableProfiling = true;
+    opts.profileFilePrefix = options.profileFilePrefix;
+  }
+  const session = await ort.InferenceSession.create(path, opts);
+  return {
+    inputs: summarize(session.inputMetadata),
+    outputNames: session.outputNames,
+    bind(feeds) {
+      const input = toOrtFeeds(feeds);
+      return async () => {
+        await session.run(input);
+      };
+    },
+    async run(feeds) {
+      const result = await session.run(toOrtFeeds(feeds));
+      const out: Record<string, RunTensor> = {};
+      for (const [name, v] of Object.entries(result)) {
+        if (!(v instanceof ort.Tensor) || typeof v.data === 'string' || Array.isArray(v.data)) continue;
+        out[name] = { type: v.type, dims: v.dims, data: v.data };
+      }
+      return out;
+    },
+    async endProfiling() {
+      const prefix = options.profileFilePrefix;
+      if (!prefix) return undefined;
+      // The binding's endProfiling returns nothing; ORT names the file <prefix>_<timestamp>.json.
+      session.endProfiling();
+      const dir = dirname(prefix);
+      const stem = basename(prefix);
+      const found = (await readdir(dir)).filter((f) => f.startsWith(stem) && f.endsWith('.json')).sort();
+      return found.length ? join(dir, found[found.length - 1]) : undefined;
     },
     release: () => session.release(),
   };

@@ -45,7 +45,7 @@ function suffixFor(params: QuantizeParams): string {
 }
 
 /** The targets the parameters select; names may be layer (node) names or weight names. */
-function selectTargets(model: OnnxModel, layers: readonly string[] | undefined): { targets: WeightTarget[]; skipped: SkippedRewrite[] } {
+export function selectTargets(model: OnnxModel, layers: readonly string[] | undefined): { targets: WeightTarget[]; skipped: SkippedRewrite[] } {
   const found = findWeightTargets(model);
   if (!layers) return { targets: [...found.targets], skipped: [...found.skipped] };
   const wanted = new Set(layers);
@@ -57,7 +57,7 @@ function selectTargets(model: OnnxModel, layers: readonly string[] | undefined):
 }
 
 /** Calibration and held-out batches: from a file when given (its last batch held out), else generated with distinct seeds. */
-async function inputBatches(model: OnnxModel, params: QuantizeParams, needCalibration: boolean): Promise<{ calib: Batch[] | undefined; heldOut: Batch[]; calibSynthetic: boolean; heldOutSynthetic: boolean }> {
+export async function inputBatches(model: OnnxModel, params: QuantizeParams, needCalibration: boolean): Promise<{ calib: Batch[] | undefined; heldOut: Batch[]; calibSynthetic: boolean; heldOutSynthetic: boolean }> {
   const c = params.calibration ?? {};
   const batchSize = Math.max(1, c.batch ?? 1);
   const count = Math.max(1, Math.ceil((c.samples ?? 8) / batchSize));
@@ -79,7 +79,7 @@ async function inputBatches(model: OnnxModel, params: QuantizeParams, needCalibr
 }
 
 /** Largest total size of the d×d Float64 Hessians held at once. */
-const DEFAULT_HESSIAN_BUDGET = 2 * 2 ** 30;
+export const DEFAULT_HESSIAN_BUDGET = 2 * 2 ** 30;
 
 /** Layers processed together: calibrated in one pass (when `calibrate`), then quantized. */
 interface LayerGroup {
@@ -91,7 +91,7 @@ interface LayerGroup {
  * Splits the targets into groups whose Hessians fit `budget` (layers reading the same activation
  * share one). Targets the taps cannot reach form a last group without calibration.
  */
-function calibrationGroups(source: OnnxModel, targets: readonly WeightTarget[], withH: boolean, budget: number): LayerGroup[] {
+export function calibrationGroups(source: OnnxModel, targets: readonly WeightTarget[], withH: boolean, budget: number): LayerGroup[] {
   const all = targets.map((t) => t.layer);
   if (!withH) return [{ layers: all, calibrate: false }];
   const wanted = new Set(all);
@@ -103,7 +103,8 @@ function calibrationGroups(source: OnnxModel, targets: readonly WeightTarget[], 
   return groups;
 }
 
-async function removeOutput(path: string): Promise<void> {
+/** Deletes a written model and its external data file. */
+export async function removeOutput(path: string): Promise<void> {
   await rm(path, { force: true });
   await rm(`${path}.data`, { force: true });
 }
