@@ -8,6 +8,7 @@ import { profileModel } from '../worker/profileModel';
 import { profileWeights } from '../worker/profileWeights';
 import { WorkerService } from '../worker/WorkerService';
 import { parseArgs, UsageError } from './parseArgs';
+import { PRUNE_USAGE, runPrune } from './pruneCommand';
 import { QUANTIZE_USAGE, runQuantize } from './quantizeCommand';
 import { renderInspect } from './renderInspect';
 import { renderProfile } from './renderProfile';
@@ -21,7 +22,7 @@ Commands:
   profile MODEL.onnx [--calib FILE]... [--tokenizer FILE] [--samples N] [--json]
                                          Weight and activation statistics and the sensitivity
                                          of every MatMul/Gemm layer, ranked
-${QUANTIZE_USAGE}
+${QUANTIZE_USAGE}${PRUNE_USAGE}
 Options:
   --json                  Print machine-readable JSON (stable; see the README)
   --group N               Group size of the INT4 group schemes (default 128)
@@ -58,9 +59,10 @@ function intOption(v: string | undefined, name: string): number | undefined {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  // quantize has options of its own; it parses everything after its command word.
-  const q = argv.indexOf('quantize');
-  if (q >= 0 && argv.slice(0, q).every((a) => a.startsWith('-'))) return runQuantize(argv.slice(q + 1), argv.includes('--json'));
+  // quantize and prune have options of their own; they parse everything after their command word.
+  const at = argv.findIndex((a) => !a.startsWith('-'));
+  if (argv[at] === 'quantize') return runQuantize(argv.slice(at + 1), argv.includes('--json'));
+  if (argv[at] === 'prune') return runPrune(argv.slice(at + 1), argv.includes('--json'));
   const args = parseArgs(argv, VALUED);
   const [command, ...rest] = args.positional;
   if (!command || args.flags.has('help') || args.flags.has('h')) {

@@ -24,7 +24,8 @@ export const QUANTIZE_USAGE = `  quantize MODEL.onnx --method rtn|gptq --bits 8|
 
 const VALUED = new Set(['method', 'bits', 'group', 'format', 'layers', 'samples', 'batch', 'seq', 'calib', 'damp']);
 
-function positiveInt(v: string | undefined, name: string): number | undefined {
+/** A positive integer option, or undefined when absent. */
+export function positiveInt(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer, got "${v}"`);
@@ -42,7 +43,7 @@ function choice<T extends string>(v: string | undefined, name: string, allowed: 
 }
 
 /** Layer names (node or weight) of `path` that match `pattern`. */
-async function layersMatching(path: string, pattern: string): Promise<string[]> {
+export async function layersMatching(path: string, pattern: string): Promise<string[]> {
   let re: RegExp;
   try {
     re = new RegExp(pattern);

@@ -4,7 +4,9 @@ import { COMMAND_IDS, ModelCommands } from './commands/ModelCommands';
 import { CHECKPOINT_VIEW_TYPES, CheckpointEditorProvider } from './editor/CheckpointEditorProvider';
 import { ModelTextProvider } from './text/ModelTextProvider';
 import { ProfileService } from './profile/ProfileService';
+import { PruneFlow } from './quantize/PruneFlow';
 import { QuantizeFlow } from './quantize/QuantizeFlow';
+import { TransformRunner } from './quantize/TransformRunner';
 import { ReportProvider } from './quantize/ReportProvider';
 import { OutliersViewProvider } from './views/OutliersViewProvider';
 import { WorkerClient } from './client/WorkerClient';
@@ -41,8 +43,8 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
   const editors = CheckpointEditorProvider.register(context, worker, profiles);
   const outliers = OutliersViewProvider.register(context);
   ModelTextProvider.register(context, worker);
-  const reports = ReportProvider.register(context);
-  ModelCommands.register(context, worker, log, profiles, new QuantizeFlow(worker, profiles, reports));
+  const runner = new TransformRunner(ReportProvider.register(context));
+  ModelCommands.register(context, worker, log, profiles, new QuantizeFlow(worker, profiles, runner), new PruneFlow(worker, runner));
   context.subscriptions.push(
     profiles.onDidProfile(({ uri, profile }) => outliers.showProfile(uri, profile)),
     profiles.onDidCalibrate(({ uri, profile }) => outliers.showCalibration(uri, profile)),

@@ -18,7 +18,7 @@ export type EditorHostMessage =
 export type EditorWebviewMessage =
   | { readonly type: 'ready' }
   | { readonly type: 'reload' }
-  | { readonly type: 'command'; readonly command: 'profile' | 'calibrate' | 'quantize' | 'benchmark' | 'showText'; readonly layer?: string };
+  | { readonly type: 'command'; readonly command: 'profile' | 'calibrate' | 'quantize' | 'prune' | 'benchmark' | 'showText'; readonly layer?: string };
 
 /** Host → outliers view. */
 export type OutliersHostMessage =

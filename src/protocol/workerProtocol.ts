@@ -4,6 +4,7 @@
  */
 import type { LayerSensitivity } from '../core/quant/sensitivity';
 import type { TensorStats } from '../core/stats/TensorStats';
+import type { PruneParams, PruneReport } from './pruneTypes';
 import type { QuantizeParams, QuantizeReport } from './quantizeTypes';
 
 /** Element type and shape of one model input or output, as ONNX Runtime reports it. */
@@ -206,6 +207,7 @@ export interface WorkerRequests {
   readonly calibrate: { readonly params: ModelProfileParams; readonly result: ModelProfile };
   readonly quantizableLayers: { readonly params: InspectParams; readonly result: readonly QuantizableLayer[] };
   readonly quantize: { readonly params: QuantizeParams; readonly result: QuantizeReport };
+  readonly prune: { readonly params: PruneParams; readonly result: PruneReport };
 }
 
 /** A JSON-RPC method of the worker. */

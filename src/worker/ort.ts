@@ -169,3 +169,25 @@ export async function openTimedSession(path: string, options: TimedSessionOption
     release: () => session.release(),
   };
 }
+
+/**
+ * The reference a benchmark is held against: what a user would write by hand. It creates a
+ * session, wraps the feeds once and times `run()` in a bare loop, nothing else.
+ */
+export async function minimalRunLoop(path: string, feeds: Readonly<Record<string, RunTensor>>, runs: number, options: SessionOptions = {}): Promise<number[]> {
+  const opts: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: options.optimization ?? 'all' };
+  if (options.threads) opts.intraOpNumThreads = options.threads;
+  const session = await ort.InferenceSession.create(path, opts);
+  try {
+    const input = toOrtFeeds(feeds);
+    const samples: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      await session.run(input);
+      samples.push(performance.now() - t0);
+    }
+    return samples;
+  } finally {
+    await session.release();
+  }
+}

@@ -136,6 +136,18 @@ suite('Quantscope extension', () => {
     assert.equal(path.basename(again.output), 'tiny_mlp.q4-1.onnx');
   });
 
+  test('Prune… writes a 2:4 model with its channel permutation, then opens the diff and the report', async () => {
+    const uri = workspaceFile('tiny_mlp.onnx');
+    const report = await vscode.commands.executeCommand<{ output: string; pattern: string | null; latencyNote: string } | undefined>('quantscope.pruneModel', uri, { method: 'nm', pattern: { n: 2, m: 4 }, permute: true });
+    assert.ok(report, 'the pruning finished');
+    assert.equal(path.basename(report.output), 'tiny_mlp.2of4.onnx');
+    assert.equal(report.pattern, '2:4');
+    assert.match(report.latencyNote, /no sparse kernels/);
+    await waitFor('the diff editor of the pruned model', () =>
+      vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.path.endsWith('tiny_mlp.2of4.onnx.qmodel')),
+    );
+  });
+
   test('killing the worker makes the next request start a new one', async () => {
     const a = await api();
     const first = (await a.ping()).pid;

@@ -188,6 +188,7 @@ function renderSummary(s: ModelSummary): void {
         button('Profile', () => api.postMessage({ type: 'command', command: 'profile' })),
         ...(s.format === 'onnx' ? [button('Calibrate…', () => api.postMessage({ type: 'command', command: 'calibrate' }), true)] : []),
         button('Quantize…', () => api.postMessage({ type: 'command', command: 'quantize' }), true),
+        ...(s.format === 'onnx' ? [button('Prune…', () => api.postMessage({ type: 'command', command: 'prune' }), true)] : []),
         button('Benchmark…', () => api.postMessage({ type: 'command', command: 'benchmark' }), true),
         button('Show as Text', () => api.postMessage({ type: 'command', command: 'showText' }), true),
       ),

@@ -5,6 +5,7 @@ import { pickModel } from '../modelFiles';
 import { ModelTextProvider } from '../text/ModelTextProvider';
 import type { WorkerClient } from '../client/WorkerClient';
 import type { CalibrationSource, ProfileService } from '../profile/ProfileService';
+import type { PruneChoices, PruneFlow } from '../quantize/PruneFlow';
 import type { QuantizeChoices, QuantizeFlow } from '../quantize/QuantizeFlow';
 
 /** The Outliers view's id; VS Code derives its `.focus` command from it. */
@@ -14,6 +15,7 @@ const OUTLIERS_VIEW_ID = 'quantscope.outliers';
 export const COMMAND_IDS = [
   'quantscope.openModel',
   'quantscope.quantizeLayer',
+  'quantscope.pruneModel',
   'quantscope.profileModel',
   'quantscope.calibrateModel',
   'quantscope.benchmarkModel',
@@ -67,7 +69,7 @@ async function pickCalibrationSource(model: vscode.Uri): Promise<CalibrationSour
 /** The palette and context-menu commands that act on a model file. */
 export class ModelCommands {
   /** Registers every command in {@link COMMAND_IDS}. */
-  static register(context: vscode.ExtensionContext, worker: WorkerClient, log: vscode.LogOutputChannel, profiles: ProfileService, quantize: QuantizeFlow): void {
+  static register(context: vscode.ExtensionContext, worker: WorkerClient, log: vscode.LogOutputChannel, profiles: ProfileService, quantize: QuantizeFlow, prune: PruneFlow): void {
     const reg = (id: (typeof COMMAND_IDS)[number], fn: (arg?: unknown, extra?: unknown) => unknown): void => {
       context.subscriptions.push(vscode.commands.registerCommand(id, fn));
     };
@@ -100,6 +102,14 @@ export class ModelCommands {
       if (typeof extra === 'string') return quantize.run(uri, [extra]);
       if (extra && typeof extra === 'object' && 'method' in extra) return quantize.run(uri, [], extra as QuantizeChoices);
       return quantize.run(uri);
+    });
+
+    reg('quantscope.pruneModel', async (arg, extra) => {
+      const uri = await targetModel(arg, 'Quantscope: Prune', ['onnx']);
+      if (!uri) return undefined;
+      if (typeof extra === 'string') return prune.run(uri, [extra]);
+      if (extra && typeof extra === 'object' && 'method' in extra) return prune.run(uri, [], extra as PruneChoices);
+      return prune.run(uri);
     });
 
     reg('quantscope.calibrateModel', async (arg) => {

@@ -115,6 +115,8 @@ function commandFor(c: Extract<EditorWebviewMessage, { type: 'command' }>['comma
       return 'quantscope.calibrateModel';
     case 'quantize':
       return 'quantscope.quantizeLayer';
+    case 'prune':
+      return 'quantscope.pruneModel';
     case 'benchmark':
       return 'quantscope.benchmarkModel';
     case 'showText':

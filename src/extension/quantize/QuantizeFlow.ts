@@ -2,10 +2,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { QuantizeFormat, QuantizeMethod, QuantizeParams, QuantizeReport } from '../../protocol/quantizeTypes';
 import type { LayerProfile, QuantizableLayer } from '../../protocol/workerProtocol';
-import { WorkerRequestError, type WorkerClient } from '../client/WorkerClient';
+import type { WorkerClient } from '../client/WorkerClient';
 import type { ProfileService } from '../profile/ProfileService';
-import { ModelTextProvider } from '../text/ModelTextProvider';
-import { ReportProvider } from './ReportProvider';
+import { renderReportMarkdown } from './renderReportMarkdown';
+import type { TransformRunner } from './TransformRunner';
 
 /** Choices that skip the QuickPicks: used by recipes, code actions and tests. */
 export interface QuantizeChoices {
@@ -39,7 +39,7 @@ function describe(l: QuantizableLayer, cal: LayerProfile | undefined): string {
  * model's text before and after, with the report beside it.
  */
 export class QuantizeFlow {
-  constructor(private readonly worker: WorkerClient, private readonly profiles: ProfileService, private readonly reports: ReportProvider) {}
+  constructor(private readonly worker: WorkerClient, private readonly profiles: ProfileService, private readonly runner: TransformRunner) {}
 
   /** Runs the flow for `model`; `preselect` names layers to tick first (from the layer table). */
   async run(model: vscode.Uri, preselect: readonly string[] = [], given?: QuantizeChoices): Promise<QuantizeReport | undefined> {
@@ -63,39 +63,11 @@ export class QuantizeFlow {
       },
     };
     const name = path.basename(model.fsPath);
-    let report: QuantizeReport;
-    try {
-      report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Quantizing ${name}`, cancellable: true }, (progress, token) => {
-        let last = 0;
-        return this.worker.request('quantize', params, {
-          token,
-          onProgress: (message, fraction) => {
-            const now = fraction === undefined ? undefined : Math.round(fraction * 100);
-            progress.report({ message, ...(now !== undefined && now > last ? { increment: now - last } : {}) });
-            if (now !== undefined) last = Math.max(last, now);
-          },
-        });
-      });
-    } catch (e) {
-      if (e instanceof WorkerRequestError && e.kind === 'cancelled') {
-        void vscode.window.showInformationMessage(`Quantizing ${name} was cancelled; nothing was written.`);
-      } else {
-        void vscode.window.showErrorMessage(`Quantscope could not quantize ${name}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-      return undefined;
-    }
-    await this.show(model, report);
-    return report;
-  }
-
-  /** Opens the before/after diff of the model text and the report beside it. */
-  private async show(model: vscode.Uri, report: QuantizeReport): Promise<void> {
-    const out = vscode.Uri.file(report.output);
-    await vscode.commands.executeCommand('vscode.diff', ModelTextProvider.uriFor(model), ModelTextProvider.uriFor(out), `${path.basename(model.fsPath)} ↔ ${path.basename(report.output)}`, { preview: false });
-    const reportUri = this.reports.add(report);
-    await vscode.commands.executeCommand('markdown.showPreviewToSide', reportUri);
+    const report = await this.runner.run(`Quantizing ${name}`, (token, onProgress) => this.worker.request('quantize', params, { token, onProgress }));
+    if (!report) return undefined;
     const worst = report.validation.outputs.reduce((m, o) => Math.max(m, o.relativeL2), 0);
-    void vscode.window.showInformationMessage(`Wrote ${path.basename(report.output)}: ${(report.sizes.outputBytes / 2 ** 20).toFixed(1)} MiB (from ${(report.sizes.sourceBytes / 2 ** 20).toFixed(1)}), output relative L2 error ${worst.toExponential(2)}.`);
+    await this.runner.show(model, report.output, renderReportMarkdown(report), `Wrote ${path.basename(report.output)}: ${(report.sizes.outputBytes / 2 ** 20).toFixed(1)} MiB (from ${(report.sizes.sourceBytes / 2 ** 20).toFixed(1)}), output relative L2 error ${worst.toExponential(2)}.`);
+    return report;
   }
 
   private async ask(model: vscode.Uri, preselect: readonly string[]): Promise<QuantizeChoices | undefined> {

@@ -1,7 +1,5 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { QuantizeReport } from '../../protocol/quantizeTypes';
-import { renderReportMarkdown } from './renderReportMarkdown';
 import { Disposable } from '../Disposable';
 
 /**
@@ -11,7 +9,7 @@ import { Disposable } from '../Disposable';
 export class ReportProvider extends Disposable implements vscode.TextDocumentContentProvider {
   /** The URI scheme of report documents. */
   static readonly scheme = 'quantscope-report';
-  private readonly reports = new Map<string, QuantizeReport>();
+  private readonly reports = new Map<string, string>();
   private next = 1;
 
   /** Registers the provider. */
@@ -21,15 +19,14 @@ export class ReportProvider extends Disposable implements vscode.TextDocumentCon
     return provider;
   }
 
-  /** Keeps `report` and returns the URI of its document. */
-  add(report: QuantizeReport): vscode.Uri {
-    const uri = vscode.Uri.from({ scheme: ReportProvider.scheme, path: `/${this.next++}/${path.basename(report.output)}.report.md` });
-    this.reports.set(uri.toString(), report);
+  /** Keeps a report's Markdown and returns the URI of its document, named after `output`. */
+  add(markdown: string, output: string): vscode.Uri {
+    const uri = vscode.Uri.from({ scheme: ReportProvider.scheme, path: `/${this.next++}/${path.basename(output)}.report.md` });
+    this.reports.set(uri.toString(), markdown);
     return uri;
   }
 
   provideTextDocumentContent(uri: vscode.Uri): string {
-    const report = this.reports.get(uri.toString());
-    return report ? renderReportMarkdown(report) : '# Report not available\n\nThis report belonged to an earlier window. Quantize again to see it.\n';
+    return this.reports.get(uri.toString()) ?? '# Report not available\n\nThis report belonged to an earlier window. Run the transform again to see it.\n';
   }
 }

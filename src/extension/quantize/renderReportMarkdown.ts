@@ -1,11 +1,29 @@
 import type { QuantizeReport } from '../../protocol/quantizeTypes';
 
-function e(v: number | null | undefined, digits = 2): string {
+/** A report figure: exponent notation for very small or large values, a dash when there is none. */
+export function formatReportNumber(v: number | null | undefined, digits = 2): string {
   return v === null || v === undefined ? '–' : v === 0 ? '0' : Math.abs(v) < 1e-3 || Math.abs(v) >= 1e4 ? v.toExponential(digits) : v.toFixed(digits + 2);
 }
 
 function mib(n: number): string {
   return `${(n / 2 ** 20).toFixed(2)} MiB`;
+}
+
+const e = formatReportNumber;
+
+/** The "output error on held-out inputs" section shared by every transform's report. */
+export function outputErrorTable(v: QuantizeReport['validation']): string[] {
+  return [
+    '## Output error on held-out inputs',
+    '',
+    v.synthetic
+      ? `Measured on ${v.batches} held-out batches of **generated** inputs (not the calibration batches): they show how far the outputs move, not the accuracy on your data.`
+      : `Measured on ${v.batches} held-out batches of your data, not used for calibration.`,
+    '',
+    '| output | relative L2 | cosine | max abs error | KL | top-1 agreement |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...v.outputs.map((o) => `| ${o.name} | ${e(o.relativeL2)} | ${o.cosine.toFixed(6)} | ${e(o.maxAbsError)} | ${e(o.kl)} | ${o.top1Agreement === null ? '–' : `${(o.top1Agreement * 100).toFixed(1)}%`} |`),
+  ];
 }
 
 /** The quantization report as Markdown: what changed, what it cost, and how it was measured. */
@@ -25,15 +43,7 @@ export function renderReportMarkdown(r: QuantizeReport): string {
     `| quantized weights (${r.sizes.quantizedWeights} values) | ${mib(r.sizes.floatWeightBytes)} | ${mib(r.sizes.quantizedWeightBytes)} |`,
     `| bits per weight | 32 | ${r.sizes.bitsPerWeight.toFixed(2)} |`,
     '',
-    '## Output error on held-out inputs',
-    '',
-    r.validation.synthetic
-      ? `Measured on ${r.validation.batches} held-out batches of **generated** inputs (not the calibration batches): they show how far the outputs move, not the accuracy on your data.`
-      : `Measured on ${r.validation.batches} held-out batches of your data, not used for calibration.`,
-    '',
-    '| output | relative L2 | cosine | max abs error | KL | top-1 agreement |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
-    ...r.validation.outputs.map((o) => `| ${o.name} | ${e(o.relativeL2)} | ${o.cosine.toFixed(6)} | ${e(o.maxAbsError)} | ${e(o.kl)} | ${o.top1Agreement === null ? '–' : `${(o.top1Agreement * 100).toFixed(1)}%`} |`),
+    ...outputErrorTable(r.validation),
     '',
     '## Layers',
     '',

@@ -1,0 +1,43 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { WorkerRequestError } from '../client/WorkerClient';
+import { ModelTextProvider } from '../text/ModelTextProvider';
+import type { ReportProvider } from './ReportProvider';
+
+/** Reports progress from the worker into a VS Code progress notification. */
+type ProgressSink = (message: string, fraction?: number) => void;
+
+/**
+ * What every model transform (quantize, prune) shares in the UI: the job runs in the worker under
+ * a cancellable progress notification, and its result is shown as the diff of the model's text
+ * before and after, with the report beside it.
+ */
+export class TransformRunner {
+  constructor(private readonly reports: ReportProvider) {}
+
+  /** Runs `job`; returns undefined (after telling the user) when it failed or was cancelled. */
+  async run<T>(title: string, job: (token: vscode.CancellationToken, onProgress: ProgressSink) => Promise<T>): Promise<T | undefined> {
+    try {
+      return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
+        let last = 0;
+        return job(token, (message, fraction) => {
+          const now = fraction === undefined ? undefined : Math.round(fraction * 100);
+          progress.report({ message, ...(now !== undefined && now > last ? { increment: now - last } : {}) });
+          if (now !== undefined) last = Math.max(last, now);
+        });
+      });
+    } catch (e) {
+      if (e instanceof WorkerRequestError && e.kind === 'cancelled') void vscode.window.showInformationMessage(`${title} was cancelled; nothing was written.`);
+      else void vscode.window.showErrorMessage(`${title} failed: ${e instanceof Error ? e.message : String(e)}`);
+      return undefined;
+    }
+  }
+
+  /** Opens the diff of `source` and `output` as model text, and the Markdown report beside it. */
+  async show(source: vscode.Uri, output: string, markdown: string, summary: string): Promise<void> {
+    const out = vscode.Uri.file(output);
+    await vscode.commands.executeCommand('vscode.diff', ModelTextProvider.uriFor(source), ModelTextProvider.uriFor(out), `${path.basename(source.fsPath)} ↔ ${path.basename(output)}`, { preview: false });
+    await vscode.commands.executeCommand('markdown.showPreviewToSide', this.reports.add(markdown, path.basename(output)));
+    void vscode.window.showInformationMessage(summary);
+  }
+}

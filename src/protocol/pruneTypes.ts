@@ -1,0 +1,122 @@
+/**
+ * The JSON-able parameters and report of a pruning job: what the CLI prints with `--json` and
+ * what crosses the worker's JSON-RPC boundary.
+ */
+import type { SkippedRewrite } from '../core/onnx/rewrite/RewriteRecord';
+import type { OutputMetrics, QuantizeCalibration } from './quantizeTypes';
+
+/** Pruning algorithms: unstructured magnitude, N:M magnitude, or SparseGPT (unstructured or N:M). */
+export type PruneMethod = 'magnitude' | 'nm' | 'sparsegpt';
+
+/** An N:M pattern along the input axis: N weights kept in every M consecutive inputs. */
+export interface NMPattern {
+  readonly n: number;
+  readonly m: number;
+}
+
+/** Parameters of {@link pruneModel}. */
+export interface PruneParams {
+  /** The source `.onnx` model; it is never modified. */
+  readonly path: string;
+  /** The output path; default the next free `model.pruned.onnx` (or `model.<n>of<m>.onnx`) beside the source. */
+  readonly output?: string;
+  /** Replace an existing `output`. Off by default. */
+  readonly overwrite?: boolean;
+  readonly method: PruneMethod;
+  /** Unstructured target sparsity (fraction pruned) for magnitude and unstructured SparseGPT; default 0.5. */
+  readonly sparsity?: number;
+  /** N:M pattern: required by `nm`, and makes SparseGPT semi-structured. */
+  readonly pattern?: NMPattern;
+  /** N:M only: search a permutation of each layer's input channels that keeps more magnitude. */
+  readonly permute?: boolean;
+  /**
+   * With `permute`: apply the permutations but keep every weight. The model must compute the
+   * same function as the source; this checks the permutation plumbing on its own.
+   */
+  readonly permuteOnly?: boolean;
+  /** Layers (node names, or weight tensor names) to prune; default every MatMul/Gemm weight. */
+  readonly layers?: readonly string[];
+  /** Magnitude only: one threshold over all the chosen layers instead of one per layer. */
+  readonly global?: boolean;
+  /** Where H = XᵀX comes from: needed by SparseGPT; for the other methods it only adds layer errors. */
+  readonly calibration?: QuantizeCalibration;
+  /** Held-out batches for the validation; default 2. */
+  readonly validationBatches?: number;
+}
+
+/** How a layer's input permutation was made function-preserving. */
+export type PermutationApplication = 'producer' | 'gather' | 'none';
+
+/** One pruned layer. */
+export interface PruneLayerReport {
+  readonly layer: string;
+  readonly weight: string;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  /** Fraction of the layer's weights that are zero after pruning. */
+  readonly sparsity: number;
+  /** tr(ΔW H ΔWᵀ) / tr(W H Wᵀ) with H from calibration; null without H or when tr(W H Wᵀ) = 0. */
+  readonly relativeError: number | null;
+  /** For SparseGPT: the same error of magnitude pruning with the same mask shape, for comparison; otherwise null. */
+  readonly magnitudeRelativeError: number | null;
+  /** Rows of X behind H; null without calibration. */
+  readonly calibrationRows: number | null;
+  /** With `permute`: the search's outcome and how it was applied. */
+  readonly permutation?: {
+    /** Pool & Yu's efficacy: (kept − default N:M kept) / (unstructured kept − default N:M kept). */
+    readonly efficacy: number;
+    /** Magnitude the N:M mask keeps without and with the permutation. */
+    readonly keptBefore: number;
+    readonly keptAfter: number;
+    /** `producer`: the producing MatMul/Gemm's output channels were permuted; `gather`: a Gather was inserted; `none`: not applied. */
+    readonly applied: PermutationApplication;
+    /** Why no exact producer carried it (with `gather`), or why it was not applied at all (with `none`). */
+    readonly reason?: string;
+  };
+}
+
+/** What a pruning did and cost. */
+export interface PruneReport {
+  readonly source: string;
+  readonly output: string;
+  readonly method: PruneMethod;
+  /** The N:M pattern as `n:m`, or null for unstructured pruning. */
+  readonly pattern: string | null;
+  /** Unstructured target sparsity, or null for N:M. */
+  readonly targetSparsity: number | null;
+  readonly global: boolean;
+  /** True when at least one layer's permutation was applied. */
+  readonly permuted: boolean;
+  readonly layers: readonly PruneLayerReport[];
+  readonly skipped: readonly SkippedRewrite[];
+  readonly validation: {
+    readonly batches: number;
+    /** True when the held-out inputs were generated. */
+    readonly synthetic: boolean;
+    readonly outputs: readonly OutputMetrics[];
+  };
+  readonly sizes: {
+    readonly sourceBytes: number;
+    readonly outputBytes: number;
+    /** Zeros in the pruned layers' weights, and their weights in all. */
+    readonly zeros: number;
+    readonly weights: number;
+    /** The output if the pruned weights were stored as a bitmask plus their nonzero float32 values. */
+    readonly compressedEstimateBytes: number;
+  };
+  /** What pruning does to latency here, stated plainly. */
+  readonly latencyNote: string;
+  /** Calibration batches run (0 without calibration). */
+  readonly calibrationBatches: number;
+  readonly seconds: {
+    readonly calibration: number;
+    readonly pruning: number;
+    readonly write: number;
+    readonly validation: number;
+    readonly total: number;
+  };
+  /** True when calibration used generated inputs. */
+  readonly synthetic: boolean;
+  readonly runtimeVersion: string;
+  readonly warnings: readonly string[];
+}
