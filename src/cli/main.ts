@@ -8,6 +8,7 @@ import { profileModel } from '../worker/profileModel';
 import { profileWeights } from '../worker/profileWeights';
 import { WorkerService } from '../worker/WorkerService';
 import { parseArgs, UsageError } from './parseArgs';
+import { BENCH_USAGE, runBench } from './benchCommand';
 import { PRUNE_USAGE, runPrune } from './pruneCommand';
 import { QUANTIZE_USAGE, runQuantize } from './quantizeCommand';
 import { renderInspect } from './renderInspect';
@@ -22,7 +23,7 @@ Commands:
   profile MODEL.onnx [--calib FILE]... [--tokenizer FILE] [--samples N] [--json]
                                          Weight and activation statistics and the sensitivity
                                          of every MatMul/Gemm layer, ranked
-${QUANTIZE_USAGE}${PRUNE_USAGE}
+${QUANTIZE_USAGE}${PRUNE_USAGE}${BENCH_USAGE}
 Options:
   --json                  Print machine-readable JSON (stable; see the README)
   --group N               Group size of the INT4 group schemes (default 128)
@@ -63,6 +64,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const at = argv.findIndex((a) => !a.startsWith('-'));
   if (argv[at] === 'quantize') return runQuantize(argv.slice(at + 1), argv.includes('--json'));
   if (argv[at] === 'prune') return runPrune(argv.slice(at + 1), argv.includes('--json'));
+  if (argv[at] === 'bench') return runBench(argv.slice(at + 1), argv.includes('--json'));
   const args = parseArgs(argv, VALUED);
   const [command, ...rest] = args.positional;
   if (!command || args.flags.has('help') || args.flags.has('h')) {

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { BenchmarkCommands } from './bench/BenchmarkCommands';
 import { COMMAND_IDS, ModelCommands } from './commands/ModelCommands';
 import { CHECKPOINT_VIEW_TYPES, CheckpointEditorProvider } from './editor/CheckpointEditorProvider';
 import { ModelTextProvider } from './text/ModelTextProvider';
@@ -44,7 +45,7 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
   const outliers = OutliersViewProvider.register(context);
   ModelTextProvider.register(context, worker);
   const runner = new TransformRunner(ReportProvider.register(context));
-  ModelCommands.register(context, worker, log, profiles, new QuantizeFlow(worker, profiles, runner), new PruneFlow(worker, runner));
+  ModelCommands.register(context, worker, log, profiles, new QuantizeFlow(worker, profiles, runner), new PruneFlow(worker, runner), new BenchmarkCommands(context, worker, runner));
   context.subscriptions.push(
     profiles.onDidProfile(({ uri, profile }) => outliers.showProfile(uri, profile)),
     profiles.onDidCalibrate(({ uri, profile }) => outliers.showCalibration(uri, profile)),

@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
  * The HTML shell of a webview: a strict Content-Security-Policy that allows only our own bundle
  * and stylesheet, with a fresh nonce per render.
  */
-export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, bundle: 'editor' | 'outliers', title: string): string {
+export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, bundle: 'editor' | 'outliers' | 'bench', title: string): string {
   const nonce = randomBytes(16).toString('base64');
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', `${bundle}.js`));
   const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'webview.css'));

@@ -84,7 +84,7 @@ export interface ModelBench {
   readonly latencyMs: LatencyStats;
   /** Timed run latencies in ms, in the order they were taken. */
   readonly samples: readonly number[];
-  /** Runs per second at the median latency times the batch size. */
+  /** Samples per second at the median latency: the first input's leading axis (the batch) × 1000 / p50. */
   readonly throughputPerSec: number;
   /** Coefficient of variation of the samples (standard deviation / mean). */
   readonly cv: number;

@@ -2,6 +2,7 @@
  * Messages between the extension host and its webviews. Each side sends one union and receives
  * the other; `type` discriminates. No `any` crosses this boundary.
  */
+import type { BenchReport } from './benchTypes';
 import type { HeatmapData, ModelProfile, ModelSummary, WeightProfile } from './workerProtocol';
 
 /** Host → checkpoint editor. */
@@ -39,3 +40,9 @@ export type OutliersWebviewMessage =
   | { readonly type: 'ready' }
   /** The user clicked a cell of heatmap row `row`. */
   | { readonly type: 'reveal'; readonly source: 'weights' | 'activations'; readonly row: number };
+
+/** Host → benchmark page. */
+export type BenchHostMessage = { readonly type: 'report'; readonly report: BenchReport; readonly savedAs?: string };
+
+/** Benchmark page → host. */
+export type BenchWebviewMessage = { readonly type: 'ready' };

@@ -4,6 +4,7 @@
  */
 import type { LayerSensitivity } from '../core/quant/sensitivity';
 import type { TensorStats } from '../core/stats/TensorStats';
+import type { BenchParams, BenchReport } from './benchTypes';
 import type { PruneParams, PruneReport } from './pruneTypes';
 import type { QuantizeParams, QuantizeReport } from './quantizeTypes';
 
@@ -208,6 +209,7 @@ export interface WorkerRequests {
   readonly quantizableLayers: { readonly params: InspectParams; readonly result: readonly QuantizableLayer[] };
   readonly quantize: { readonly params: QuantizeParams; readonly result: QuantizeReport };
   readonly prune: { readonly params: PruneParams; readonly result: PruneReport };
+  readonly benchmark: { readonly params: BenchParams; readonly result: BenchReport };
 }
 
 /** A JSON-RPC method of the worker. */

@@ -91,7 +91,8 @@ export function benchVerdicts(report: Omit<BenchReport, 'verdicts'>): string[] {
     const b = report.models.find((m) => m.path === c.b);
     if (!a || !b) continue;
     const [lo, hi] = c.spread;
-    const what = c.ratioOfMedians >= 1 ? 'speedup' : 'slowdown';
+    // Within half a percent the rounded figure would read 1.00× either way.
+    const what = c.ratioOfMedians >= 1.005 ? 'speedup' : c.ratioOfMedians <= 0.995 ? 'slowdown' : 'ratio';
     out.push(`measured ${what} of ${basename(b.path)}${opDiff(a, b)} over ${basename(a.path)}: ${times(c.ratioOfMedians)} (p50; paired rounds p10–p90 ${times(lo)}–${times(hi)}${lo < 1 && hi > 1 ? ', which straddles 1×: no difference this run can resolve' : ''}) on ${report.cpu.model} (${describeCpu(report.cpu)}).`);
     if (a.opTimes.length) {
       const mm = matmulShare(a);

@@ -270,9 +270,10 @@ export async function benchmarkModels(params: BenchParams, ctx: JobContext): Pro
     }
   }
 
-  const batch = params.batch ?? 1;
   const models: ModelBench[] = loaded.map((l, m) => {
     const { stats, cv } = latencyStats(samples[m]);
+    // The leading axis of the first input is the batch for nearly every model, and it is right for user files too.
+    const batch = Object.values(l.feeds)[0]?.dims[0] || 1;
     const p = profiles[m];
     return {
       path: l.path, fileSize: l.fileSize, bitsPerWeight: l.bits, graphOps: l.ops,

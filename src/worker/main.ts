@@ -8,6 +8,7 @@ import { WorkerErrorCode, type WorkerErrorData, type WorkerMethod, type WorkerNo
 import { CancelledError, type JobContext } from './JobContext';
 import { profileModel } from './profileModel';
 import { quantizableLayers } from './quantizableLayers';
+import { benchmarkModels } from './benchmark';
 import { pruneModel } from './prune';
 import { quantizeModel } from './quantize';
 import { profileWeights } from './profileWeights';
@@ -60,6 +61,7 @@ handle('calibrate', (params, ctx) => profileModel(params, ctx));
 handle('quantizableLayers', (params) => quantizableLayers(params.path));
 handle('quantize', (params, ctx) => quantizeModel(params, ctx));
 handle('prune', (params, ctx) => pruneModel(params, ctx));
+handle('benchmark', (params, ctx) => benchmarkModels(params, ctx));
 
 // The worker lives only as long as its parent: without the IPC channel nobody can use it.
 process.on('disconnect', () => process.exit(0));

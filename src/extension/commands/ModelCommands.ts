@@ -5,6 +5,8 @@ import { pickModel } from '../modelFiles';
 import { ModelTextProvider } from '../text/ModelTextProvider';
 import type { WorkerClient } from '../client/WorkerClient';
 import type { CalibrationSource, ProfileService } from '../profile/ProfileService';
+import type { BenchParams } from '../../protocol/benchTypes';
+import type { BenchmarkCommands } from '../bench/BenchmarkCommands';
 import type { PruneChoices, PruneFlow } from '../quantize/PruneFlow';
 import type { QuantizeChoices, QuantizeFlow } from '../quantize/QuantizeFlow';
 
@@ -22,6 +24,7 @@ export const COMMAND_IDS = [
   'quantscope.compareWith',
   'quantscope.compareModels',
   'quantscope.applyRecipe',
+  'quantscope.openBenchmark',
   'quantscope.showModelText',
   'quantscope.restartWorker',
   'quantscope.showWorkerLog',
@@ -69,7 +72,7 @@ async function pickCalibrationSource(model: vscode.Uri): Promise<CalibrationSour
 /** The palette and context-menu commands that act on a model file. */
 export class ModelCommands {
   /** Registers every command in {@link COMMAND_IDS}. */
-  static register(context: vscode.ExtensionContext, worker: WorkerClient, log: vscode.LogOutputChannel, profiles: ProfileService, quantize: QuantizeFlow, prune: PruneFlow): void {
+  static register(context: vscode.ExtensionContext, worker: WorkerClient, log: vscode.LogOutputChannel, profiles: ProfileService, quantize: QuantizeFlow, prune: PruneFlow, bench: BenchmarkCommands): void {
     const reg = (id: (typeof COMMAND_IDS)[number], fn: (arg?: unknown, extra?: unknown) => unknown): void => {
       context.subscriptions.push(vscode.commands.registerCommand(id, fn));
     };
@@ -138,9 +141,23 @@ export class ModelCommands {
         const name = uri ? ` for ${path.basename(uri.fsPath)}` : '';
         await vscode.window.showWarningMessage(`Quantscope: "${label}"${name} is not available in this build yet.`);
       });
-    notYet('quantscope.benchmarkModel', 'Benchmark Model…');
-    notYet('quantscope.compareWith', 'Compare With…');
-    notYet('quantscope.compareModels', 'Compare Models…');
+    reg('quantscope.benchmarkModel', async (arg, extra) => {
+      const given = Array.isArray(arg) && arg.every((a) => a instanceof vscode.Uri) ? (arg) : undefined;
+      const models = given ?? (await bench.pickModels('Quantscope: Benchmark Model', arg instanceof vscode.Uri ? [arg] : []));
+      if (!models) return undefined;
+      const overrides: Partial<BenchParams> = extra && typeof extra === 'object' ? extra : {};
+      return bench.run(models, overrides);
+    });
+    reg('quantscope.compareModels', async () => {
+      const models = await bench.pickModels('Quantscope: Compare Models', [], 2);
+      return models && bench.run(models);
+    });
+    reg('quantscope.compareWith', async (arg) => {
+      if (!(arg instanceof vscode.Uri)) return undefined;
+      const other = await bench.pickModels(`Compare ${path.basename(arg.fsPath)} with…`, [arg], 2);
+      return other && bench.run(other);
+    });
+    reg('quantscope.openBenchmark', () => bench.open());
     notYet('quantscope.applyRecipe', 'Apply Recipe');
   }
 }
