@@ -2,10 +2,9 @@
  * `quantscope bench A.onnx [B.onnx …] [--threads N] [--runs N] [--warmup N] [--batch N] [--seq N]
  * [--dim NAME=N]… [--budget MS] [--opt LEVEL] [--inputs FILE] [--no-profile] [--json]`
  */
-import { isFormatError } from '../core/FormatError';
+import { runCliJob } from './runCliJob';
 import type { BenchParams, OptimizationLevel } from '../protocol/benchTypes';
 import { benchmarkModels } from '../worker/benchmark';
-import { CancelledError, type JobContext } from '../worker/JobContext';
 import { parseArgs, UsageError } from './parseArgs';
 import { renderBench } from './renderBench';
 
@@ -72,36 +71,5 @@ export function benchParamsFromArgs(argv: readonly string[]): BenchParams {
  */
 export async function runBench(argv: readonly string[], json: boolean): Promise<number> {
   const params = benchParamsFromArgs(argv);
-  let interrupted = false;
-  const onSigint = (): void => {
-    interrupted = true;
-  };
-  process.once('SIGINT', onSigint);
-  const tty = process.stderr.isTTY;
-  const ctx: JobContext = {
-    isCancelled: () => interrupted,
-    progress: (message, fraction) => {
-      if (tty) process.stderr.write(`\r\x1b[K${fraction === undefined ? '' : `${(fraction * 100).toFixed(0)}% `}${message}`.slice(0, process.stderr.columns ?? 120));
-    },
-  };
-  try {
-    const report = await benchmarkModels(params, ctx);
-    if (tty) process.stderr.write('\r\x1b[K');
-    process.stdout.write(json ? JSON.stringify(report, null, 2) + '\n' : renderBench(report));
-    return 0;
-  } catch (e) {
-    if (tty) process.stderr.write('\r\x1b[K');
-    if (e instanceof CancelledError) {
-      process.stderr.write('quantscope bench: interrupted\n');
-      return 130;
-    }
-    const code = (e as NodeJS.ErrnoException | undefined)?.code;
-    if (e instanceof RangeError || isFormatError(e) || code === 'ENOENT' || code === 'EACCES') {
-      process.stderr.write(`quantscope bench: ${e instanceof Error ? e.message : String(e)}\n`);
-      return 1;
-    }
-    throw e;
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-  }
+  return runCliJob('bench', (ctx) => benchmarkModels(params, ctx), renderBench, json, 'interrupted');
 }

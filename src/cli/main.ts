@@ -3,7 +3,7 @@
  * and the editor see the same results.
  */
 import { isFormatError } from '../core/FormatError';
-import { type JobContext, QUIET_JOB } from '../worker/JobContext';
+import { QUIET_JOB } from '../worker/JobContext';
 import { profileModel } from '../worker/profileModel';
 import { profileWeights } from '../worker/profileWeights';
 import { WorkerService } from '../worker/WorkerService';
@@ -14,6 +14,7 @@ import { QUANTIZE_USAGE, runQuantize } from './quantizeCommand';
 import { renderInspect } from './renderInspect';
 import { renderProfile } from './renderProfile';
 import { renderStats } from './renderStats';
+import { terminalContext } from './runCliJob';
 
 const USAGE = () => `Usage: quantscope <command> [options]
 
@@ -37,15 +38,6 @@ Options:
 `;
 
 const VALUED = new Set(['tensor', 'group', 'calib', 'samples', 'batch', 'seq', 'threshold', 'tokenizer']);
-
-/** Progress on stderr when it is a terminal, so `--json` output stays clean. */
-function terminalJob(): JobContext {
-  if (!process.stderr.isTTY) return QUIET_JOB;
-  return {
-    isCancelled: () => false,
-    progress: (message, fraction) => process.stderr.write(`\r\x1b[K${fraction === undefined ? '' : `${(fraction * 100).toFixed(0)}% `}${message}`.slice(0, process.stderr.columns ?? 120)),
-  };
-}
 
 function one(positional: string[], command: string): string {
   if (positional.length !== 1) throw new UsageError(`quantscope ${command}: expected exactly one FILE`);
@@ -82,11 +74,11 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     case 'stats': {
-      const job = terminalJob();
+      const job = terminalContext();
       const tensors = args.options.get('tensor');
       const groupSize = intOption(args.options.get('group')?.[0], 'group');
       const profile = await profileWeights({ path: one(rest, command), ...(tensors ? { tensors } : {}), ...(groupSize ? { groupSize } : {}) }, job);
-      if (job !== QUIET_JOB) process.stderr.write('\r\x1b[K');
+      job.clear();
       if (tensors) {
         const missing = tensors.filter((n) => !profile.tensors.some((t) => t.name === n));
         if (missing.length) throw new UsageError(`no floating-point tensor named ${missing.map((m) => `"${m}"`).join(', ')}`);
@@ -95,7 +87,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     case 'profile': {
-      const job = terminalJob();
+      const job = terminalContext();
       const samples = intOption(args.options.get('samples')?.[0], 'samples');
       const batchSize = intOption(args.options.get('batch')?.[0], 'batch');
       const sequenceLength = intOption(args.options.get('seq')?.[0], 'seq');
@@ -114,7 +106,7 @@ async function main(argv: readonly string[]): Promise<number> {
         },
         job,
       );
-      if (job !== QUIET_JOB) process.stderr.write('\r\x1b[K');
+      job.clear();
       print(profile, () => renderProfile(profile));
       return 0;
     }

@@ -3,9 +3,7 @@
  * [--permute] [--global] [--layers REGEX] [--samples N] [--batch N] [--seq N] [--calib FILE]
  * [-o OUT.onnx] [--overwrite] [--json]`
  */
-import { isFormatError } from '../core/FormatError';
-import { TargetExistsError } from '../core/io/atomicWrite';
-import { CancelledError, type JobContext } from '../worker/JobContext';
+import { runCliJob } from './runCliJob';
 import { pruneModel } from '../worker/prune';
 import type { NMPattern, PruneMethod, PruneParams } from '../protocol/pruneTypes';
 import type { QuantizeCalibration } from '../protocol/quantizeTypes';
@@ -88,35 +86,5 @@ export async function pruneParamsFromArgs(argv: readonly string[]): Promise<Prun
  */
 export async function runPrune(argv: readonly string[], json: boolean): Promise<number> {
   const params = await pruneParamsFromArgs(argv);
-  let interrupted = false;
-  const onSigint = (): void => {
-    interrupted = true;
-  };
-  process.once('SIGINT', onSigint);
-  const tty = process.stderr.isTTY;
-  const ctx: JobContext = {
-    isCancelled: () => interrupted,
-    progress: (message, fraction) => {
-      if (tty) process.stderr.write(`\r\x1b[K${fraction === undefined ? '' : `${(fraction * 100).toFixed(0)}% `}${message}`.slice(0, process.stderr.columns ?? 120));
-    },
-  };
-  try {
-    const report = await pruneModel(params, ctx);
-    if (tty) process.stderr.write('\r\x1b[K');
-    process.stdout.write(json ? JSON.stringify(report, null, 2) + '\n' : renderPrune(report));
-    return 0;
-  } catch (e) {
-    if (tty) process.stderr.write('\r\x1b[K');
-    if (e instanceof CancelledError) {
-      process.stderr.write('quantscope prune: interrupted; no output was written\n');
-      return 130;
-    }
-    if (e instanceof RangeError || e instanceof TargetExistsError || isFormatError(e)) {
-      process.stderr.write(`quantscope prune: ${e instanceof Error ? e.message : String(e)}\n`);
-      return 1;
-    }
-    throw e;
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-  }
+  return runCliJob('prune', (ctx) => pruneModel(params, ctx), renderPrune, json);
 }

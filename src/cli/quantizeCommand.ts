@@ -3,11 +3,9 @@
  * [--asym] [--layers REGEX] [--samples N] [--batch N] [--seq N] [--calib FILE] [--act-order] [--damp X]
  * [-o OUT.onnx] [--overwrite] [--json]`
  */
-import { isFormatError } from '../core/FormatError';
-import { TargetExistsError } from '../core/io/atomicWrite';
+import { runCliJob } from './runCliJob';
 import { OnnxModel } from '../core/onnx/OnnxModel';
 import { findWeightTargets } from '../core/onnx/rewrite/weightTargets';
-import { CancelledError, type JobContext } from '../worker/JobContext';
 import { quantizeModel } from '../worker/quantize';
 import type { QuantizeCalibration, QuantizeFormat, QuantizeMethod, QuantizeParams } from '../protocol/quantizeTypes';
 import { parseArgs, UsageError } from './parseArgs';
@@ -102,35 +100,5 @@ export async function quantizeParamsFromArgs(argv: readonly string[]): Promise<Q
  */
 export async function runQuantize(argv: readonly string[], json: boolean): Promise<number> {
   const params = await quantizeParamsFromArgs(argv);
-  let interrupted = false;
-  const onSigint = (): void => {
-    interrupted = true;
-  };
-  process.once('SIGINT', onSigint);
-  const tty = process.stderr.isTTY;
-  const ctx: JobContext = {
-    isCancelled: () => interrupted,
-    progress: (message, fraction) => {
-      if (tty) process.stderr.write(`\r\x1b[K${fraction === undefined ? '' : `${(fraction * 100).toFixed(0)}% `}${message}`.slice(0, process.stderr.columns ?? 120));
-    },
-  };
-  try {
-    const report = await quantizeModel(params, ctx);
-    if (tty) process.stderr.write('\r\x1b[K');
-    process.stdout.write(json ? JSON.stringify(report, null, 2) + '\n' : renderQuantize(report));
-    return 0;
-  } catch (e) {
-    if (tty) process.stderr.write('\r\x1b[K');
-    if (e instanceof CancelledError) {
-      process.stderr.write('quantscope quantize: interrupted; no output was written\n');
-      return 130;
-    }
-    if (e instanceof RangeError || e instanceof TargetExistsError || isFormatError(e)) {
-      process.stderr.write(`quantscope quantize: ${e instanceof Error ? e.message : String(e)}\n`);
-      return 1;
-    }
-    throw e;
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-  }
+  return runCliJob('quantize', (ctx) => quantizeModel(params, ctx), renderQuantize, json);
 }

@@ -3,7 +3,7 @@
  * what crosses the worker's JSON-RPC boundary.
  */
 import type { SkippedRewrite } from '../core/onnx/rewrite/RewriteRecord';
-import type { OutputMetrics, QuantizeCalibration } from './quantizeTypes';
+import type { QuantizeCalibration, TransformValidation } from './quantizeTypes';
 
 /** Pruning algorithms: unstructured magnitude, N:M magnitude, or SparseGPT (unstructured or N:M). */
 export type PruneMethod = 'magnitude' | 'nm' | 'sparsegpt';
@@ -89,12 +89,7 @@ export interface PruneReport {
   readonly permuted: boolean;
   readonly layers: readonly PruneLayerReport[];
   readonly skipped: readonly SkippedRewrite[];
-  readonly validation: {
-    readonly batches: number;
-    /** True when the held-out inputs were generated. */
-    readonly synthetic: boolean;
-    readonly outputs: readonly OutputMetrics[];
-  };
+  readonly validation: TransformValidation;
   readonly sizes: {
     readonly sourceBytes: number;
     readonly outputBytes: number;

@@ -87,6 +87,14 @@ export interface LayerReport extends RewriteRecord {
 }
 
 /** What a quantization did and cost. */
+/** The held-out validation of a transformed model against its source, shared by the quantize and prune reports. */
+export interface TransformValidation {
+  readonly batches: number;
+  /** True when the held-out inputs were generated. */
+  readonly synthetic: boolean;
+  readonly outputs: readonly OutputMetrics[];
+}
+
 export interface QuantizeReport {
   readonly source: string;
   readonly output: string;
@@ -101,12 +109,7 @@ export interface QuantizeReport {
   readonly calibrationBatches: number;
   readonly layers: readonly LayerReport[];
   readonly skipped: readonly SkippedRewrite[];
-  readonly validation: {
-    readonly batches: number;
-    /** True when the held-out inputs were generated. */
-    readonly synthetic: boolean;
-    readonly outputs: readonly OutputMetrics[];
-  };
+  readonly validation: TransformValidation;
   readonly sizes: {
     readonly sourceBytes: number;
     readonly outputBytes: number;

@@ -4,10 +4,10 @@
  * Runtime, then validated against the original on held-out inputs.
  */
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { FormatError } from '../core/FormatError';
 import { nextFreeName } from '../core/io/nextFreeName';
-import { TargetExistsError, WriteCancelledError } from '../core/io/atomicWrite';
+import { TargetExistsError } from '../core/io/atomicWrite';
 import { isCancelledError } from '../core/linalg/CancelledError';
 import { quadraticTraceOfDifference } from '../core/linalg/quadraticTrace';
 import { Attr, OnnxModel } from '../core/onnx/OnnxModel';
@@ -17,11 +17,10 @@ import { channelPermutation, checkPattern, magnitudePrune, magnitudePruneGlobal,
 import { transposeWeight } from '../core/quant/transposeWeight';
 import type { NMPattern, PermutationApplication, PruneLayerReport, PruneParams, PruneReport } from '../protocol/pruneTypes';
 import type { QuantizeParams } from '../protocol/quantizeTypes';
-import { calibrate } from './calibrate';
 import { CancelledError, throwIfCancelled, type JobContext } from './JobContext';
-import { openSession, runtimeVersion } from './ort';
-import { calibrationGroups, DEFAULT_HESSIAN_BUDGET, inputBatches, removeOutput, selectTargets } from './quantize';
-import { validateTransform } from './validateTransform';
+import { finishTransform, inputWarnings } from './finishTransform';
+import { runtimeVersion } from './ort';
+import { calibrateGroup, calibrationGroups, DEFAULT_HESSIAN_BUDGET, inputBatches, selectTargets } from './quantize';
 
 /** What the report says about speed: ONNX Runtime's CPU kernels are dense, so zeros cost the same time. */
 export const PRUNE_LATENCY_NOTE =
@@ -302,18 +301,9 @@ export async function pruneModel(params: PruneParams, ctx: JobContext): Promise<
   const prunedWeights = new Map<string, string>();
   let done = 0;
   for (const group of groups) {
-    const hessians = new Map<string, { readonly hessian: Float64Array; readonly rows: number }>();
-    if (group.calibrate && inputs.calib) {
-      const tc = performance.now();
-      const base = (0.7 * done) / targets.length, span = (0.7 * group.layers.length) / targets.length / 2;
-      const cal = await calibrate(source, { feeds: inputs.calib, layers: group.layers }, {
-        isCancelled: ctx.isCancelled,
-        progress: (m, f) => ctx.progress(m, f === undefined ? undefined : base + span * f),
-      });
-      calibrationBatches = cal.batches;
-      for (const l of cal.layers) hessians.set(l.layer, { hessian: l.hessian, rows: l.rows });
-      calibrationSeconds += (performance.now() - tc) / 1000;
-    }
+    const { hessians, batches, seconds } = await calibrateGroup(source, group, inputs.calib, { done, total: targets.length }, ctx);
+    if (batches !== undefined) calibrationBatches = batches;
+    calibrationSeconds += seconds;
     for (const name of group.layers) {
       throwIfCancelled(ctx);
       const target = byLayer.get(name);
@@ -363,44 +353,15 @@ export async function pruneModel(params: PruneParams, ctx: JobContext): Promise<
   }));
   const pruningSeconds = (performance.now() - tp) / 1000 - calibrationSeconds;
 
-  const tw = performance.now();
-  ctx.progress(`writing ${output}`, 0.7);
-  let saved;
-  try {
-    saved = await model.save(output, { overwrite: params.overwrite, isCancelled: ctx.isCancelled });
-  } catch (e) {
-    if (e instanceof WriteCancelledError) throw new CancelledError();
-    throw e;
-  }
-  const writeSeconds = (performance.now() - tw) / 1000;
+  const finished = await finishTransform(model, { source: params.path, output, overwrite: params.overwrite, heldOut: inputs.heldOut, heldOutSynthetic: inputs.heldOutSynthetic, edited: 'pruned' }, ctx);
 
-  const tv = performance.now();
-  let outputs;
-  try {
-    throwIfCancelled(ctx);
-    ctx.progress('loading the result in ONNX Runtime', 0.8);
-    try {
-      const session = await openSession(output);
-      await session.release();
-    } catch (e) {
-      throw new FormatError(`the pruned model does not load in ONNX Runtime ${runtimeVersion()}, so it was deleted: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-    }
-    outputs = await validateTransform(params.path, output, inputs.heldOut, ctx, (n) => ctx.progress('validating on held-out inputs', 0.8 + (0.2 * n) / inputs.heldOut.length));
-  } catch (e) {
-    await removeOutput(output);
-    throw e;
-  }
-  const validationSeconds = (performance.now() - tv) / 1000;
-
-  const outputBytes = saved.bytes + (saved.dataBytes ?? 0);
+  const { outputBytes } = finished;
   // Stored as a bitmask of the kept positions plus the nonzero float32 values.
   const compressedEstimateBytes = outputBytes - 4 * weights + layers.reduce((s, l) => {
     const n = l.inFeatures * l.outFeatures;
     return s + Math.ceil(n / 8) + 4 * (n - Math.round(l.sparsity * n));
   }, 0);
-  const warnings: string[] = [];
-  if (calibrationBatches > 0 && inputs.calibSynthetic) warnings.push('calibration used generated inputs: H and the layer errors describe random data, not real inputs');
-  if (inputs.heldOutSynthetic) warnings.push('the held-out validation inputs were generated');
+  const warnings = inputWarnings(calibrationBatches, inputs);
   const unapplied = layers.filter((l) => l.permutation?.applied === 'none');
   if (unapplied.length) warnings.push(`${unapplied.length} layer(s) kept their channel order: ${unapplied[0].layer}: ${unapplied[0].permutation?.reason ?? ''}`);
   ctx.progress('done', 1);
@@ -414,11 +375,11 @@ export async function pruneModel(params: PruneParams, ctx: JobContext): Promise<
     permuted,
     layers,
     skipped: skippedAll,
-    validation: { batches: inputs.heldOut.length, synthetic: inputs.heldOutSynthetic, outputs },
-    sizes: { sourceBytes: (await stat(params.path)).size, outputBytes, zeros, weights, compressedEstimateBytes },
+    validation: finished.validation,
+    sizes: { sourceBytes: finished.sourceBytes, outputBytes, zeros, weights, compressedEstimateBytes },
     latencyNote: gathers ? `${PRUNE_LATENCY_NOTE} The ${gathers} Gather node(s) inserted for the channel permutation copy their activation on every run: a small cost, measure it before relying on "no regression".` : PRUNE_LATENCY_NOTE,
     calibrationBatches,
-    seconds: { calibration: calibrationSeconds, pruning: pruningSeconds, write: writeSeconds, validation: validationSeconds, total: (performance.now() - t0) / 1000 },
+    seconds: { calibration: calibrationSeconds, pruning: pruningSeconds, write: finished.writeSeconds, validation: finished.validationSeconds, total: (performance.now() - t0) / 1000 },
     synthetic: calibrationBatches > 0 && inputs.calibSynthetic,
     runtimeVersion: runtimeVersion(),
     warnings,

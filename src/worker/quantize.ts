@@ -4,10 +4,10 @@
  * held-out inputs.
  */
 import { existsSync } from 'node:fs';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { FormatError } from '../core/FormatError';
 import { nextFreeName } from '../core/io/nextFreeName';
-import { TargetExistsError, WriteCancelledError } from '../core/io/atomicWrite';
+import { TargetExistsError } from '../core/io/atomicWrite';
 import { isCancelledError } from '../core/linalg/CancelledError';
 import { OnnxModel } from '../core/onnx/OnnxModel';
 import { calibrationFiles, declaredInputs, SyntheticInputs, type Batch } from '../core/onnx/calibrationInputs';
@@ -17,10 +17,10 @@ import { BLOCKED_DQ_OPSET } from '../core/onnx/rewrite/weightOnlyQdq';
 import type { QuantScheme } from '../core/quant/QuantScheme';
 import { calibrate } from './calibrate';
 import { CancelledError, throwIfCancelled, type JobContext } from './JobContext';
-import { openSession, runtimeVersion } from './ort';
+import { finishTransform, inputWarnings } from './finishTransform';
+import { runtimeVersion } from './ort';
 import { quantizeLayer } from './quantizeLayer';
 import type { LayerReport, QuantizeParams, QuantizeReport } from '../protocol/quantizeTypes';
-import { validateTransform } from './validateTransform';
 
 /** Seed of the held-out inputs: far from calibration's default seed 0, so the two never coincide. */
 const HELD_OUT_SEED = 7_919_731;
@@ -82,7 +82,7 @@ export async function inputBatches(model: OnnxModel, params: QuantizeParams, nee
 export const DEFAULT_HESSIAN_BUDGET = 2 * 2 ** 30;
 
 /** Layers processed together: calibrated in one pass (when `calibrate`), then quantized. */
-interface LayerGroup {
+export interface LayerGroup {
   readonly layers: readonly string[];
   readonly calibrate: boolean;
 }
@@ -103,11 +103,31 @@ export function calibrationGroups(source: OnnxModel, targets: readonly WeightTar
   return groups;
 }
 
-/** Deletes a written model and its external data file. */
-export async function removeOutput(path: string): Promise<void> {
-  await rm(path, { force: true });
-  await rm(`${path}.data`, { force: true });
+/** A layer's Hessian H = XᵀX and the calibration rows it summed. */
+export interface LayerHessian {
+  readonly hessian: Float64Array;
+  readonly rows: number;
 }
+
+/**
+ * Calibrates one group's layers on `calib` when the group asks for it (else returns no Hessians),
+ * reporting progress over the first half of the group's share of 0…0.7, after `at.done` of
+ * `at.total` layers. `batches` is undefined when nothing was calibrated.
+ */
+export async function calibrateGroup(source: OnnxModel, group: LayerGroup, calib: Batch[] | undefined, at: { readonly done: number; readonly total: number }, ctx: JobContext): Promise<{ hessians: Map<string, LayerHessian>; batches: number | undefined; seconds: number }> {
+  const hessians = new Map<string, LayerHessian>();
+  if (!group.calibrate || !calib) return { hessians, batches: undefined, seconds: 0 };
+  const tc = performance.now();
+  const base = (0.7 * at.done) / at.total, span = (0.7 * group.layers.length) / at.total / 2;
+  const cal = await calibrate(source, { feeds: calib, layers: group.layers }, {
+    isCancelled: ctx.isCancelled,
+    progress: (m, f) => ctx.progress(m, f === undefined ? undefined : base + span * f),
+  });
+  for (const l of cal.layers) hessians.set(l.layer, { hessian: l.hessian, rows: l.rows });
+  return { hessians, batches: cal.batches, seconds: (performance.now() - tc) / 1000 };
+}
+
+export { removeOutput } from './finishTransform';
 
 /**
  * Quantizes the selected MatMul/Gemm weights of `params.path` and writes a new model (never the
@@ -151,18 +171,9 @@ export async function quantizeModel(params: QuantizeParams, ctx: JobContext): Pr
   const byLayer = new Map(targets.map((t) => [t.layer, t]));
   let done = 0;
   for (const group of groups) {
-    const hessians = new Map<string, { readonly hessian: Float64Array; readonly rows: number }>();
-    if (group.calibrate && inputs.calib) {
-      const tc = performance.now();
-      const base = (0.7 * done) / targets.length, span = (0.7 * group.layers.length) / targets.length / 2;
-      const cal = await calibrate(source, { feeds: inputs.calib, layers: group.layers }, {
-        isCancelled: ctx.isCancelled,
-        progress: (m, f) => ctx.progress(m, f === undefined ? undefined : base + span * f),
-      });
-      calibrationBatches = cal.batches;
-      for (const l of cal.layers) hessians.set(l.layer, { hessian: l.hessian, rows: l.rows });
-      calibrationSeconds += (performance.now() - tc) / 1000;
-    }
+    const { hessians, batches, seconds } = await calibrateGroup(source, group, inputs.calib, { done, total: targets.length }, ctx);
+    if (batches !== undefined) calibrationBatches = batches;
+    calibrationSeconds += seconds;
     for (const name of group.layers) {
       throwIfCancelled(ctx);
       const target = byLayer.get(name);
@@ -186,41 +197,12 @@ export async function quantizeModel(params: QuantizeParams, ctx: JobContext): Pr
   model.setMetadata('quantscope.quantize', JSON.stringify({ method: params.method, format: params.format, bits: params.bits, group: params.group ?? null, symmetric: scheme.symmetric, layers: layers.length }));
   const quantizationSeconds = (performance.now() - tq) / 1000 - calibrationSeconds;
 
-  const tw = performance.now();
-  ctx.progress(`writing ${output}`, 0.7);
-  let saved;
-  try {
-    saved = await model.save(output, { overwrite: params.overwrite, isCancelled: ctx.isCancelled });
-  } catch (e) {
-    if (e instanceof WriteCancelledError) throw new CancelledError();
-    throw e;
-  }
-  const writeSeconds = (performance.now() - tw) / 1000;
-
-  const tv = performance.now();
-  let outputs;
-  try {
-    throwIfCancelled(ctx);
-    ctx.progress('loading the result in ONNX Runtime', 0.8);
-    try {
-      const session = await openSession(output);
-      await session.release();
-    } catch (e) {
-      throw new FormatError(`the quantized model does not load in ONNX Runtime ${runtimeVersion()}, so it was deleted: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-    }
-    outputs = await validateTransform(params.path, output, inputs.heldOut, ctx, (done) => ctx.progress('validating on held-out inputs', 0.8 + (0.2 * done) / inputs.heldOut.length));
-  } catch (e) {
-    await removeOutput(output);
-    throw e;
-  }
-  const validationSeconds = (performance.now() - tv) / 1000;
+  const finished = await finishTransform(model, { source: params.path, output, overwrite: params.overwrite, heldOut: inputs.heldOut, heldOutSynthetic: inputs.heldOutSynthetic, edited: 'quantized' }, ctx);
 
   const quantizedWeights = layers.reduce((s, l) => s + l.weights, 0);
   const floatWeightBytes = layers.reduce((s, l) => s + l.beforeBytes, 0);
   const quantizedWeightBytes = layers.reduce((s, l) => s + l.afterBytes, 0);
-  const warnings: string[] = [];
-  if (calibrationBatches > 0 && inputs.calibSynthetic) warnings.push('calibration used generated inputs: H and the layer errors describe random data, not real inputs');
-  if (inputs.heldOutSynthetic) warnings.push('the held-out validation inputs were generated');
+  const warnings = inputWarnings(calibrationBatches, inputs);
   const thin = layers.filter((l) => l.calibrationRows !== null && l.calibrationRows < l.inFeatures);
   if (thin.length) {
     warnings.push(`${thin.length} layer(s) saw fewer calibration rows than inputs, so H is singular${params.method === 'gptq' ? ' and GPTQ can overfit it' : ''}; calibrate on more samples (first: ${thin[0].layer})`);
@@ -238,10 +220,10 @@ export async function quantizeModel(params: QuantizeParams, ctx: JobContext): Pr
     calibrationBatches,
     layers,
     skipped: skippedAll,
-    validation: { batches: inputs.heldOut.length, synthetic: inputs.heldOutSynthetic, outputs },
+    validation: finished.validation,
     sizes: {
-      sourceBytes: (await stat(params.path)).size,
-      outputBytes: saved.bytes + (saved.dataBytes ?? 0),
+      sourceBytes: finished.sourceBytes,
+      outputBytes: finished.outputBytes,
       quantizedWeights,
       floatWeightBytes,
       quantizedWeightBytes,
@@ -250,8 +232,8 @@ export async function quantizeModel(params: QuantizeParams, ctx: JobContext): Pr
     seconds: {
       calibration: calibrationSeconds,
       quantization: quantizationSeconds,
-      write: writeSeconds,
-      validation: validationSeconds,
+      write: finished.writeSeconds,
+      validation: finished.validationSeconds,
       total: (performance.now() - t0) / 1000,
     },
     runtimeVersion: runtimeVersion(),

@@ -26,7 +26,7 @@ let profileInfo: { profile: WeightProfile; fromCache: boolean } | undefined;
 let table: VirtualTable<TensorSummary> | undefined;
 let filterField: (HTMLElement & { value: string }) | undefined;
 let profileStatus: HTMLElement | undefined;
-const detail = new TensorDetail((layer) => api.postMessage({ type: 'command', command: 'quantize', layer }));
+const detail = new TensorDetail((command, layer) => api.postMessage({ type: 'command', command, layer }));
 let selected: string | undefined;
 
 const api = vscodeApi<EditorWebviewMessage>();

@@ -58,8 +58,8 @@ function barChart(canvas: HTMLCanvasElement, labels: string[], data: number[], y
 export class TensorDetail {
   readonly element = h('section', { class: 'detail', 'aria-label': 'Tensor detail', tabindex: '-1' });
 
-  /** `onQuantize` is called with a layer name when the user asks to quantize the shown weight's layer. */
-  constructor(private readonly onQuantize?: (layer: string) => void) {}
+  /** The callbacks get a layer name when the user asks to quantize or prune the shown weight's layer. */
+  constructor(private readonly onTransform?: (command: 'quantize' | 'prune', layer: string) => void) {}
   private charts: Chart[] = [];
   private histogram: Chart | undefined;
 
@@ -74,9 +74,15 @@ export class TensorDetail {
       return;
     }
     const layer = t.layer;
-    const quantize = layer && this.onQuantize ? h('vscode-button', { secondary: '' }, 'Quantize this layer…') : undefined;
-    if (quantize && layer) quantize.addEventListener('click', () => this.onQuantize?.(layer));
-    const head = h('div', { class: 'detail-head' }, h('h2', {}, `${t.name} `, h('span', { class: 'muted' }, `${t.dtype} [${t.shape.join(', ')}]${layer ? ` · layer ${layer}` : ''}`)), ...(quantize ? [quantize] : []));
+    const actions: HTMLElement[] = [];
+    if (layer && this.onTransform) {
+      for (const [command, label] of [['quantize', 'Quantize this layer…'], ['prune', 'Prune this layer…']] as const) {
+        const b = h('vscode-button', { secondary: '' }, label);
+        b.addEventListener('click', () => this.onTransform?.(command, layer));
+        actions.push(b);
+      }
+    }
+    const head = h('div', { class: 'detail-head' }, h('h2', {}, `${t.name} `, h('span', { class: 'muted' }, `${t.dtype} [${t.shape.join(', ')}]${layer ? ` · layer ${layer}` : ''}`)), ...actions);
     if (!t.stats) {
       this.element.replaceChildren(head, h('p', { class: 'warning' }, t.error ?? 'No statistics for this tensor.'));
       return;

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { OnnxModel } from '../../../src/core/onnx/OnnxModel';
 import { canonicalWeight, findWeightTargets } from '../../../src/core/onnx/rewrite';
 import { quadraticTraceOfDifference } from '../../../src/core/linalg/quadraticTrace';
@@ -12,22 +11,9 @@ import { calibrate } from '../../../src/worker/calibrate';
 import { CancelledError, QUIET_JOB } from '../../../src/worker/JobContext';
 import { quantizeModel } from '../../../src/worker/quantize';
 import type { QuantizeReport } from '../../../src/protocol/quantizeTypes';
-import { fixture, npmModel } from '../support/paths';
+import { OCR_LAYERS, transformModels } from '../support/transformModels';
 
-const dir = mkdtempSync(join(tmpdir(), 'quantscope-quantize-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A private copy of a model, so outputs land beside it in the temporary folder. */
-function copy(path: string, name = basename(path)): string {
-  const target = join(dir, name);
-  if (!existsSync(target)) copyFileSync(path, target);
-  return target;
-}
-
-const TINY = copy(fixture('workspace', 'tiny_mlp.onnx'));
-const TRANSFORMER = copy(fixture('onnx', 'transformer.onnx'));
-const OCR = copy(npmModel('@gutenye', 'ocr-models', 'assets', 'ch_PP-OCRv4_rec_infer.onnx'), 'ppocr_rec.onnx');
-const OCR_LAYERS = ['p2o.MatMul.0', 'p2o.MatMul.8', 'p2o.MatMul.10'];
+const { dir, tiny: TINY, transformer: TRANSFORMER, ocr: OCR } = transformModels('quantscope-quantize-');
 
 function summary(r: QuantizeReport): string {
   const o = r.validation.outputs[0];

@@ -1,0 +1,51 @@
+import { isFormatError } from '../core/FormatError';
+import { TargetExistsError } from '../core/io/atomicWrite';
+import { CancelledError, type JobContext } from '../worker/JobContext';
+
+/** A job context for the terminal: progress on stderr when it is a TTY (so `--json` stays clean). */
+export function terminalContext(isCancelled: () => boolean = () => false): JobContext & { readonly clear: () => void } {
+  const tty = process.stderr.isTTY;
+  return {
+    isCancelled,
+    progress: (message, fraction) => {
+      if (tty) process.stderr.write(`\r\x1b[K${fraction === undefined ? '' : `${(fraction * 100).toFixed(0)}% `}${message}`.slice(0, process.stderr.columns ?? 120));
+    },
+    clear: () => {
+      if (tty) process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+/**
+ * Runs a long CLI job: Ctrl-C cancels it (exit 130), problems with the user's files or choices
+ * print one line (exit 1), and the result is printed as text or JSON (exit 0). Anything else is a
+ * bug and propagates.
+ */
+export async function runCliJob<T>(command: string, job: (ctx: JobContext) => Promise<T>, render: (result: T) => string, json: boolean, onInterrupt = 'interrupted; no output was written'): Promise<number> {
+  let interrupted = false;
+  const onSigint = (): void => {
+    interrupted = true;
+  };
+  process.once('SIGINT', onSigint);
+  const ctx = terminalContext(() => interrupted);
+  try {
+    const result = await job(ctx);
+    ctx.clear();
+    process.stdout.write(json ? JSON.stringify(result, null, 2) + '\n' : render(result));
+    return 0;
+  } catch (e) {
+    ctx.clear();
+    if (e instanceof CancelledError) {
+      process.stderr.write(`quantscope ${command}: ${onInterrupt}\n`);
+      return 130;
+    }
+    const code = (e as NodeJS.ErrnoException | undefined)?.code;
+    if (e instanceof RangeError || e instanceof TargetExistsError || isFormatError(e) || code === 'ENOENT' || code === 'EACCES') {
+      process.stderr.write(`quantscope ${command}: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}
