@@ -7,7 +7,7 @@ import { QUIET_JOB } from '../worker/JobContext';
 import { profileModel } from '../worker/profileModel';
 import { profileWeights } from '../worker/profileWeights';
 import { WorkerService } from '../worker/WorkerService';
-import { parseArgs, UsageError } from './parseArgs';
+import { parseArgs, positiveInt, UsageError } from './parseArgs';
 import { BENCH_USAGE, runBench } from './benchCommand';
 import { PRUNE_USAGE, runPrune } from './pruneCommand';
 import { QUANTIZE_USAGE, runQuantize } from './quantizeCommand';
@@ -44,13 +44,6 @@ function one(positional: string[], command: string): string {
   return positional[0];
 }
 
-function intOption(v: string | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer, got "${v}"`);
-  return n;
-}
-
 async function main(argv: readonly string[]): Promise<number> {
   // quantize and prune have options of their own; they parse everything after their command word.
   const at = argv.findIndex((a) => !a.startsWith('-'));
@@ -76,7 +69,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'stats': {
       const job = terminalContext();
       const tensors = args.options.get('tensor');
-      const groupSize = intOption(args.options.get('group')?.[0], 'group');
+      const groupSize = positiveInt(args.options.get('group')?.[0], 'group');
       const profile = await profileWeights({ path: one(rest, command), ...(tensors ? { tensors } : {}), ...(groupSize ? { groupSize } : {}) }, job);
       job.clear();
       if (tensors) {
@@ -88,9 +81,9 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case 'profile': {
       const job = terminalContext();
-      const samples = intOption(args.options.get('samples')?.[0], 'samples');
-      const batchSize = intOption(args.options.get('batch')?.[0], 'batch');
-      const sequenceLength = intOption(args.options.get('seq')?.[0], 'seq');
+      const samples = positiveInt(args.options.get('samples')?.[0], 'samples');
+      const batchSize = positiveInt(args.options.get('batch')?.[0], 'batch');
+      const sequenceLength = positiveInt(args.options.get('seq')?.[0], 'seq');
       const t = args.options.get('threshold')?.[0];
       const threshold = t === undefined ? undefined : Number(t);
       if (threshold !== undefined && !(threshold > 0)) throw new UsageError(`--threshold must be a positive number, got "${t}"`);

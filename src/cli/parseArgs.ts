@@ -43,3 +43,11 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/** A positive integer option, or undefined when absent; anything else is a usage error. */
+export function positiveInt(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer, got "${v}"`);
+  return n;
+}

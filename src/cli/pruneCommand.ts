@@ -6,9 +6,8 @@
 import { runCliJob } from './runCliJob';
 import { pruneModel } from '../worker/prune';
 import type { NMPattern, PruneMethod, PruneParams } from '../protocol/pruneTypes';
-import type { QuantizeCalibration } from '../protocol/quantizeTypes';
 import { parseArgs, UsageError } from './parseArgs';
-import { layersMatching, positiveInt } from './quantizeCommand';
+import { calibrationFromArgs, layersMatching, outputFromArgs } from './quantizeCommand';
 import { renderPrune } from './renderPrune';
 
 /** The help text of the command, for the CLI's usage. */
@@ -55,16 +54,9 @@ export async function pruneParamsFromArgs(argv: readonly string[]): Promise<Prun
   if (permute && !pattern) throw new UsageError('--permute needs an N:M --pattern');
   const global = args.flags.has('global');
   if (global && method !== 'magnitude') throw new UsageError('--global applies to --method magnitude only');
-  const samples = positiveInt(opt('samples'), 'samples');
-  const batch = positiveInt(opt('batch'), 'batch');
-  const sequenceLength = positiveInt(opt('seq'), 'seq');
-  const file = opt('calib');
-  const output = opt('output');
-  if (output === '') throw new UsageError('-o needs a file name');
+  const output = outputFromArgs(opt);
   const layerPattern = opt('layers');
-  const calibration: QuantizeCalibration | undefined = samples || batch || sequenceLength || file
-    ? { ...(samples ? { samples } : {}), ...(batch ? { batch } : {}), ...(sequenceLength ? { sequenceLength } : {}), ...(file ? { file } : {}) }
-    : undefined;
+  const calibration = calibrationFromArgs(opt);
   return {
     path, method,
     ...(sparsity !== undefined ? { sparsity } : {}),

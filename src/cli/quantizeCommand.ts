@@ -8,7 +8,7 @@ import { OnnxModel } from '../core/onnx/OnnxModel';
 import { findWeightTargets } from '../core/onnx/rewrite/weightTargets';
 import { quantizeModel } from '../worker/quantize';
 import type { QuantizeCalibration, QuantizeFormat, QuantizeMethod, QuantizeParams } from '../protocol/quantizeTypes';
-import { parseArgs, UsageError } from './parseArgs';
+import { parseArgs, positiveInt, UsageError } from './parseArgs';
 import { renderQuantize } from './renderQuantize';
 
 /** The help text of the command, for the CLI's usage. */
@@ -22,12 +22,24 @@ export const QUANTIZE_USAGE = `  quantize MODEL.onnx --method rtn|gptq --bits 8|
 
 const VALUED = new Set(['method', 'bits', 'group', 'format', 'layers', 'samples', 'batch', 'seq', 'calib', 'damp']);
 
-/** A positive integer option, or undefined when absent. */
-export function positiveInt(v: string | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer, got "${v}"`);
-  return n;
+/**
+ * The calibration options shared by `quantize` and `prune` (`--samples`, `--batch`, `--seq`,
+ * `--calib`), or undefined when none was given.
+ */
+export function calibrationFromArgs(opt: (name: string) => string | undefined): QuantizeCalibration | undefined {
+  const samples = positiveInt(opt('samples'), 'samples');
+  const batch = positiveInt(opt('batch'), 'batch');
+  const sequenceLength = positiveInt(opt('seq'), 'seq');
+  const file = opt('calib');
+  if (!(samples || batch || sequenceLength || file)) return undefined;
+  return { ...(samples ? { samples } : {}), ...(batch ? { batch } : {}), ...(sequenceLength ? { sequenceLength } : {}), ...(file ? { file } : {}) };
+}
+
+/** The `-o` option; an empty name is a usage error. */
+export function outputFromArgs(opt: (name: string) => string | undefined): string | undefined {
+  const output = opt('output');
+  if (output === '') throw new UsageError('-o needs a file name');
+  return output;
 }
 
 function choice<T extends string>(v: string | undefined, name: string, allowed: readonly T[], fallback?: T): T {
@@ -66,19 +78,12 @@ export async function quantizeParamsFromArgs(argv: readonly string[]): Promise<Q
   const bits = bitsText === '8' ? 8 : bitsText === '4' ? 4 : 3;
   const format = choice<QuantizeFormat>(opt('format'), 'format', ['qdq', 'dynamic', 'nbits'], 'qdq');
   const group = positiveInt(opt('group'), 'group');
-  const samples = positiveInt(opt('samples'), 'samples');
-  const batch = positiveInt(opt('batch'), 'batch');
-  const sequenceLength = positiveInt(opt('seq'), 'seq');
-  const file = opt('calib');
-  const output = opt('output');
-  if (output === '') throw new UsageError('-o needs a file name');
+  const output = outputFromArgs(opt);
   const pattern = opt('layers');
   const dampText = opt('damp');
   const damping = dampText === undefined ? undefined : Number(dampText);
   if (damping !== undefined && !(damping >= 0)) throw new UsageError(`--damp must be a number ≥ 0, got "${dampText}"`);
-  const calibration: QuantizeCalibration | undefined = samples || batch || sequenceLength || file
-    ? { ...(samples ? { samples } : {}), ...(batch ? { batch } : {}), ...(sequenceLength ? { sequenceLength } : {}), ...(file ? { file } : {}) }
-    : undefined;
+  const calibration = calibrationFromArgs(opt);
   return {
     path, method, bits, format,
     ...(output ? { output } : {}),

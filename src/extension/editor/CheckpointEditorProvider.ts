@@ -73,13 +73,10 @@ export class CheckpointEditorProvider extends Disposable implements vscode.Custo
       try {
         const summary = await this.worker.request('inspect', { path: document.uri.fsPath }, { token: cts.token });
         post({ type: 'summary', summary });
-        // A profile from an earlier session is shown at once; nothing is computed here.
-        const cached = await this.profiles.cached(document.uri);
-        if (cached) post({ type: 'profile', profile: cached.profile, fromCache: true });
-        if (summary.format === 'onnx') {
-          const model = await this.profiles.cachedModel(document.uri);
-          if (model) post({ type: 'modelProfile', profile: model.profile, fromCache: true });
-        }
+        // Results from an earlier session are announced (to this editor and the Outliers view);
+        // nothing is computed here.
+        await this.profiles.cached(document.uri, true);
+        if (summary.format === 'onnx') await this.profiles.cachedModel(document.uri, undefined, true);
       } catch (e) {
         if (e instanceof WorkerRequestError && e.kind === 'cancelled') return;
         const kind = e instanceof WorkerRequestError && e.kind === 'format' ? 'format' : 'internal';

@@ -68,28 +68,28 @@ export class ProfileService extends Disposable {
     return { groupSize: 128, version: 1 };
   }
 
-  /** The cached profile of `uri`, if the file has not changed since it was profiled. */
-  async cached(uri: vscode.Uri): Promise<ProfileResult | undefined> {
+  /** The cached profile of `uri`, if the file has not changed since it was profiled; `announce` shows it in the editor and views. */
+  async cached(uri: vscode.Uri, announce = false): Promise<ProfileResult | undefined> {
     try {
       const key = await ResultCache.keyFor('weights', uri.fsPath, this.settings());
       const profile = await this.cache.get<WeightProfile>(key);
       if (!profile) return undefined;
       const result = { uri, profile, fromCache: true };
-      this.onDidProfileEmitter.fire(result);
+      if (announce) this.onDidProfileEmitter.fire(result);
       return result;
     } catch {
       return undefined;
     }
   }
 
-  /** The cached whole-model profile of `uri` with the current settings, if the file is unchanged. */
-  async cachedModel(uri: vscode.Uri, source: CalibrationSource = GENERATED): Promise<ModelProfileResult | undefined> {
+  /** The cached whole-model profile of `uri` with the current settings, if the file is unchanged; `announce` shows it. */
+  async cachedModel(uri: vscode.Uri, source: CalibrationSource = GENERATED, announce = false): Promise<ModelProfileResult | undefined> {
     try {
       const key = await ResultCache.keyFor('model', uri.fsPath, { ...calibrationSettings(source), version: 1 });
       const profile = await this.cache.get<ModelProfile>(key);
       if (!profile) return undefined;
       const result = { uri, profile, fromCache: true };
-      this.onDidCalibrateEmitter.fire(result);
+      if (announce) this.onDidCalibrateEmitter.fire(result);
       return result;
     } catch {
       return undefined;
@@ -102,7 +102,7 @@ export class ProfileService extends Disposable {
    */
   async calibrate(uri: vscode.Uri, source: CalibrationSource = GENERATED, force = false): Promise<ModelProfileResult | undefined> {
     if (!force) {
-      const hit = await this.cachedModel(uri, source);
+      const hit = await this.cachedModel(uri, source, true);
       if (hit) return hit;
     }
     const settings = calibrationSettings(source);
@@ -145,7 +145,7 @@ export class ProfileService extends Disposable {
   /** Profiles `uri` (from the cache unless `force`), showing progress with a Cancel button. */
   async profile(uri: vscode.Uri, force = false): Promise<ProfileResult | undefined> {
     if (!force) {
-      const hit = await this.cached(uri);
+      const hit = await this.cached(uri, true);
       if (hit) return hit;
     }
     const key = await ResultCache.keyFor('weights', uri.fsPath, this.settings());
