@@ -1,5 +1,5 @@
 /** How a weight was rewritten. */
-export type RewriteKind = 'qdq' | 'nbits' | 'dynamic';
+export type RewriteKind = 'qdq' | 'nbits' | 'dynamic' | 'static' | 'decomposed';
 
 /** What one rewrite did to one layer, for the report; plain JSON-able data. */
 export interface RewriteRecord {
@@ -28,6 +28,10 @@ export interface RewriteRecord {
   readonly removedFloat: boolean;
   /** Names of the nodes that now compute the layer. */
   readonly nodes: readonly string[];
+  /** Static W8A8: the activation's quantization (scale and uint8 zero point) from calibration. */
+  readonly activation?: { readonly scale: number; readonly zeroPoint: number };
+  /** LLM.int8() decomposition: the input channels kept in float. */
+  readonly outlierChannels?: readonly number[];
 }
 
 /** A layer a rewrite left in float, and why. */
