@@ -1,26 +1,39 @@
 /**
- * `quantscope quantize MODEL.onnx --method rtn|gptq --bits 8|4|3 [--group N] [--format qdq|dynamic|nbits]
- * [--asym] [--layers REGEX] [--samples N] [--batch N] [--seq N] [--calib FILE] [--act-order] [--damp X]
- * [-o OUT.onnx] [--overwrite] [--json]`
+ * `quantscope quantize MODEL.onnx --method rtn|gptq|smoothquant|llmint8|plan --bits 8|4|3
+ * [--group N] [--format qdq|dynamic|static|nbits] [--alpha A] [--threshold T] [--weights rtn|gptq]
+ * [--budget-bits B | --budget-error E] [--plan-only] [--recipe FILE] … [-o OUT.onnx] [--json]`
  */
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
 import { runCliJob } from './runCliJob';
 import { OnnxModel } from '../core/onnx/OnnxModel';
 import { findWeightTargets } from '../core/onnx/rewrite/weightTargets';
+import { parsePlanRecipe, printPlanRecipe } from '../core/quant/planRecipe';
+import { planQuantization } from '../worker/planQuantization';
 import { quantizeModel } from '../worker/quantize';
-import type { QuantizeCalibration, QuantizeFormat, QuantizeMethod, QuantizeParams } from '../protocol/quantizeTypes';
+import type { PlanBudgetParams, PlanParams, QuantizeCalibration, QuantizeFormat, QuantizeMethod, QuantizeParams, WeightRounding } from '../protocol/quantizeTypes';
 import { parseArgs, positiveInt, UsageError } from './parseArgs';
 import { renderQuantize } from './renderQuantize';
 
 /** The help text of the command, for the CLI's usage. */
-export const QUANTIZE_USAGE = `  quantize MODEL.onnx --method rtn|gptq --bits 8|4|3 [--group N] [--format qdq|dynamic|nbits]
-           [--asym] [--layers REGEX] [--samples N] [--batch N] [--seq N] [--calib FILE]
-           [--act-order] [--damp X] [-o OUT.onnx] [--overwrite] [--json]
+export const QUANTIZE_USAGE = `  quantize MODEL.onnx --method rtn|gptq|smoothquant|llmint8|plan [--bits 8|4|3] [--group N]
+           [--format qdq|dynamic|static|nbits] [--asym] [--layers REGEX] [--samples N] [--batch N]
+           [--seq N] [--calib FILE] [--act-order] [--damp X] [--alpha A] [--threshold T]
+           [--weights rtn|gptq] [--budget-bits B | --budget-error E] [--plan-only]
+           [-o OUT.onnx] [--overwrite] [--json]
+  quantize --recipe PLAN.qrecipe.yaml [-o OUT.onnx] [--json]
                                          Quantize MatMul/Gemm weights into a new model (default
                                          MODEL.q<bits>.onnx, never overwriting), check that ONNX
-                                         Runtime loads it, and report the error on held-out inputs
+                                         Runtime loads it, and report the error on held-out inputs.
+                                         smoothquant: W8A8 (static by default) after migrating
+                                         activation outliers (--alpha, default 0.5); llmint8: input
+                                         channels with absmax ≥ --threshold (6) stay float, the rest
+                                         W8A8 (dynamic by default); plan: per-layer float/INT8/INT4
+                                         under a budget; --plan-only prints the plan as an editable
+                                         recipe, which --recipe applies
 `;
 
-const VALUED = new Set(['method', 'bits', 'group', 'format', 'layers', 'samples', 'batch', 'seq', 'calib', 'damp']);
+const VALUED = new Set(['method', 'bits', 'group', 'format', 'layers', 'samples', 'batch', 'seq', 'calib', 'damp', 'alpha', 'threshold', 'weights', 'budget-bits', 'budget-error', 'recipe']);
 
 /**
  * The calibration options shared by `quantize` and `prune` (`--samples`, `--batch`, `--seq`,
@@ -66,18 +79,65 @@ export async function layersMatching(path: string, pattern: string): Promise<str
   return layers;
 }
 
+/** A number option, or undefined when absent; anything but a finite number ≥ `min` is a usage error. */
+function numberOption(v: string | undefined, name: string, min: number, max = Infinity): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number in [${min}, ${max === Infinity ? '∞' : max}], got "${v}"`);
+  return n;
+}
+
+/** The plan budget from `--budget-bits` or `--budget-error`. */
+function budgetFromArgs(opt: (name: string) => string | undefined): PlanBudgetParams | undefined {
+  const bits = numberOption(opt('budget-bits'), 'budget-bits', 0.001, 32);
+  const error = numberOption(opt('budget-error'), 'budget-error', 0);
+  if (bits !== undefined && error !== undefined) throw new UsageError('give --budget-bits or --budget-error, not both');
+  if (bits !== undefined) return { kind: 'bits', bitsPerWeight: bits };
+  if (error !== undefined) return { kind: 'error', maxError: error };
+  return undefined;
+}
+
+/** Parameters from a plan recipe: the model (relative to the recipe) and each layer's precision. */
+async function paramsFromRecipe(file: string): Promise<Pick<QuantizeParams, 'path' | 'method' | 'plan' | 'weights' | 'budget'>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read the recipe ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  const recipe = parsePlanRecipe(text);
+  return {
+    path: resolve(dirname(file), recipe.model),
+    method: 'plan',
+    plan: Object.fromEntries(recipe.layers.map((l) => [l.layer, l.choice])),
+    weights: recipe.weights,
+    ...(recipe.budget ? { budget: recipe.budget } : {}),
+  };
+}
+
 /** The job parameters from the command line (after the word `quantize`). */
 export async function quantizeParamsFromArgs(argv: readonly string[]): Promise<QuantizeParams> {
   const args = parseArgs(argv, VALUED);
   const files = args.positional.filter((p) => p !== 'quantize');
-  if (files.length !== 1) throw new UsageError('quantscope quantize: expected exactly one MODEL.onnx');
-  const path = files[0];
   const opt = (name: string): string | undefined => args.options.get(name)?.[0];
-  const method = choice<QuantizeMethod>(opt('method'), 'method', ['rtn', 'gptq']);
-  const bitsText = choice(opt('bits'), 'bits', ['8', '4', '3']);
+  const recipeFile = opt('recipe');
+  const fromRecipe = recipeFile === undefined ? undefined : await paramsFromRecipe(recipeFile);
+  if (fromRecipe ? files.length > 1 : files.length !== 1) throw new UsageError('quantscope quantize: expected exactly one MODEL.onnx');
+  const path = files[0] ?? fromRecipe?.path ?? '';
+  const method = fromRecipe ? 'plan' : choice<QuantizeMethod>(opt('method'), 'method', ['rtn', 'gptq', 'smoothquant', 'llmint8', 'plan']);
+  const defaultFormat: QuantizeFormat = method === 'smoothquant' ? 'static' : method === 'llmint8' ? 'dynamic' : 'qdq';
+  const format = choice<QuantizeFormat>(opt('format'), 'format', ['qdq', 'dynamic', 'static', 'nbits'], defaultFormat);
+  // W8A8 methods and formats are 8-bit, MatMulNBits is 4-bit, a plan chooses per layer.
+  const impliedBits = method === 'plan' || method === 'smoothquant' || method === 'llmint8' || format === 'dynamic' || format === 'static' ? '8' : format === 'nbits' ? '4' : undefined;
+  const bitsText = choice(opt('bits'), 'bits', ['8', '4', '3'], impliedBits);
   const bits = bitsText === '8' ? 8 : bitsText === '4' ? 4 : 3;
-  const format = choice<QuantizeFormat>(opt('format'), 'format', ['qdq', 'dynamic', 'nbits'], 'qdq');
   const group = positiveInt(opt('group'), 'group');
+  const alpha = numberOption(opt('alpha'), 'alpha', 0, 1);
+  const threshold = numberOption(opt('threshold'), 'threshold', 1e-6);
+  const weightsText = opt('weights');
+  const weights = weightsText === undefined ? fromRecipe?.weights : choice<WeightRounding>(weightsText, 'weights', ['rtn', 'gptq']);
+  const budget = budgetFromArgs(opt) ?? fromRecipe?.budget;
+  if (method === 'plan' && !budget && !fromRecipe) throw new UsageError('--method plan needs --budget-bits B (average stored bits per weight) or --budget-error E (summed layer error), or --recipe FILE');
   const output = outputFromArgs(opt);
   const pattern = opt('layers');
   const dampText = opt('damp');
@@ -94,6 +154,11 @@ export async function quantizeParamsFromArgs(argv: readonly string[]): Promise<Q
     ...(damping !== undefined ? { damping } : {}),
     ...(pattern ? { layers: await layersMatching(path, pattern) } : {}),
     ...(calibration ? { calibration } : {}),
+    ...(alpha !== undefined ? { alpha } : {}),
+    ...(threshold !== undefined ? { threshold } : {}),
+    ...(weights ? { weights } : {}),
+    ...(budget ? { budget } : {}),
+    ...(fromRecipe?.plan ? { plan: fromRecipe.plan } : {}),
   };
 }
 
@@ -105,5 +170,11 @@ export async function quantizeParamsFromArgs(argv: readonly string[]): Promise<Q
  */
 export async function runQuantize(argv: readonly string[], json: boolean): Promise<number> {
   const params = await quantizeParamsFromArgs(argv);
+  if (argv.includes('--plan-only')) {
+    if (params.method !== 'plan' || !params.budget) throw new UsageError('--plan-only goes with --method plan and a budget');
+    const planParams: PlanParams = { path: params.path, budget: params.budget, ...(params.calibration ? { calibration: params.calibration } : {}), ...(params.layers ? { layers: params.layers } : {}) };
+    const weights = params.weights ?? 'rtn';
+    return runCliJob('quantize', (ctx) => planQuantization(planParams, ctx), (r) => printPlanRecipe(r.plan, { model: basename(params.path), weights, layers: r.layers, budget: planParams.budget }), json, 'interrupted; no plan was made');
+  }
   return runCliJob('quantize', (ctx) => quantizeModel(params, ctx), renderQuantize, json);
 }

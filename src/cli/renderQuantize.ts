@@ -1,18 +1,27 @@
 import type { QuantizeReport } from '../protocol/quantizeTypes';
+import { describeMethod } from '../protocol/describeMethod';
 import { bytes, num, renderLayerRows, renderOutputs } from './renderOutputs';
 
 /** The report of `quantscope quantize` as readable text. */
 export function renderQuantize(r: QuantizeReport): string {
   const lines: string[] = [];
-  const scheme = `${r.bits}-bit ${r.symmetric ? 'symmetric' : 'asymmetric'} ${r.group === null ? 'per-channel' : `group ${r.group}`}`;
-  lines.push(`${r.method.toUpperCase()} ${scheme}, format ${r.format}: ${r.source} → ${r.output}`);
+  lines.push(`${describeMethod(r)}: ${r.source} → ${r.output}`);
   if (r.calibrationBatches > 0) lines.push(`Calibration: ${r.calibrationBatches} batches${r.synthetic ? ' of generated inputs (synthetic)' : ''}`);
+  for (const s of r.smoothing ?? []) {
+    const where = s.foldedInto ? `folded into ${s.foldedInto.opType} ${s.foldedInto.node}` : `Mul ${s.mulNode ?? ''}`;
+    lines.push(`Smoothed ${s.activation} (${s.layers.length} layer${s.layers.length === 1 ? '' : 's'}): s in [${num(s.minScale, 3)}, ${num(s.maxScale, 3)}], difficulty ${num(s.difficultyBefore, 3)} → ${num(s.difficultyAfter, 3)}, ${where}`);
+  }
+  if (r.plan) {
+    const budget = r.plan.budget === null ? 'given plan' : r.plan.budget.kind === 'bits' ? `budget ${r.plan.budget.bitsPerWeight} bits per weight` : `error budget ${r.plan.budget.maxError}`;
+    lines.push(`Plan (${budget})${r.plan.plannedBitsPerWeight === null ? '' : `: planned ${r.plan.plannedBitsPerWeight.toFixed(2)} bits per weight, summed error ${num(r.plan.plannedError)}`}`);
+    if (r.plan.note) lines.push(`  ${r.plan.note}`);
+  }
   lines.push('');
   lines.push(...renderOutputs(r.validation));
   lines.push('');
   lines.push('Layers:');
   const rows = r.layers.map((l) => [
-    l.layer, l.kind, l.container, `${num(l.bitsPerWeight, 2)} b/w`, `SQNR ${l.sqnrDb === null ? '∞' : l.sqnrDb.toFixed(1)} dB`,
+    l.layer, l.choice ?? l.kind, l.container + (l.outlierChannels ? ` (${l.outlierChannels.length} float ch.)` : '') + (l.activation ? ` act. scale ${num(l.activation.scale, 3)}` : ''), `${num(l.bitsPerWeight, 2)} b/w`, `SQNR ${l.sqnrDb === null ? '∞' : l.sqnrDb.toFixed(1)} dB`,
     `err ${num(l.relativeError)}${l.rtnRelativeError === null ? '' : ` (RTN ${num(l.rtnRelativeError)})`}`,
   ]);
   lines.push(...renderLayerRows(rows, r.skipped));

@@ -6,7 +6,9 @@ import { CHECKPOINT_VIEW_TYPES, CheckpointEditorProvider } from './editor/Checkp
 import { ModelTextProvider } from './text/ModelTextProvider';
 import { ProfileService } from './profile/ProfileService';
 import { PruneFlow } from './quantize/PruneFlow';
+import { PlanFlow } from './quantize/PlanFlow';
 import { QuantizeFlow } from './quantize/QuantizeFlow';
+import { RecipeCodeLensProvider } from './quantize/RecipeCodeLensProvider';
 import { TransformRunner } from './quantize/TransformRunner';
 import { ReportProvider } from './quantize/ReportProvider';
 import { OutliersViewProvider } from './views/OutliersViewProvider';
@@ -45,7 +47,9 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
   const outliers = OutliersViewProvider.register(context);
   ModelTextProvider.register(context, worker);
   const runner = new TransformRunner(ReportProvider.register(context));
-  ModelCommands.register(context, worker, log, profiles, new QuantizeFlow(worker, profiles, runner), new PruneFlow(worker, runner), new BenchmarkCommands(context, worker, runner));
+  const quantize = new QuantizeFlow(worker, profiles, runner);
+  RecipeCodeLensProvider.register(context);
+  ModelCommands.register(context, worker, log, profiles, quantize, new PruneFlow(worker, runner), new BenchmarkCommands(context, worker, runner), new PlanFlow(worker, runner, quantize));
   context.subscriptions.push(
     profiles.onDidProfile(({ uri, profile }) => outliers.showProfile(uri, profile)),
     profiles.onDidCalibrate(({ uri, profile }) => outliers.showCalibration(uri, profile)),

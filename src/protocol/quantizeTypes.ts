@@ -3,11 +3,25 @@
  * and what crosses the worker's JSON-RPC boundary.
  */
 import type { RewriteRecord, SkippedRewrite } from '../core/onnx/rewrite/RewriteRecord';
+import type { MixedPrecisionPlan, PlanChoice, PlanLayer } from '../core/quant/mixedPrecisionPlan';
 
-/** Quantization algorithms. */
-export type QuantizeMethod = 'rtn' | 'gptq';
-/** Output forms: weight-only DequantizeLinear, 4-bit MatMulNBits, or dynamic W8A8. */
-export type QuantizeFormat = 'qdq' | 'nbits' | 'dynamic';
+/**
+ * Quantization methods: RTN and GPTQ round the weights; SmoothQuant migrates activation outliers
+ * into the weights first (then W8A8); LLM.int8() keeps outlier input channels in float and
+ * quantizes the rest; `plan` gives each layer its own precision from the sensitivity table.
+ */
+export type QuantizeMethod = 'rtn' | 'gptq' | 'smoothquant' | 'llmint8' | 'plan';
+/** The methods that round weights (SmoothQuant, LLM.int8() and plans use one of them underneath). */
+export type WeightRounding = 'rtn' | 'gptq';
+/**
+ * Output forms: weight-only DequantizeLinear, 4-bit MatMulNBits, dynamic W8A8
+ * (DynamicQuantizeMatMul), or static W8A8 (QuantizeLinear/DequantizeLinear on the activations
+ * with scales from calibration).
+ */
+export type QuantizeFormat = 'qdq' | 'nbits' | 'dynamic' | 'static';
+
+/** A mixed-precision budget: an average of stored bits per weight, or a summed layer error. */
+export type PlanBudgetParams = { readonly kind: 'bits'; readonly bitsPerWeight: number } | { readonly kind: 'error'; readonly maxError: number };
 
 /** Where calibration (and held-out validation) inputs come from. */
 export interface QuantizeCalibration {
@@ -47,6 +61,62 @@ export interface QuantizeParams {
   readonly validationBatches?: number;
   /** Largest total size of the Hessians held at once (bytes); layers are calibrated in groups that fit. Default 2 GiB. */
   readonly hessianBudgetBytes?: number;
+  /** SmoothQuant: migration strength α in s_j = max|X_j|^α / max|W_j|^(1−α). Default 0.5. */
+  readonly alpha?: number;
+  /** LLM.int8(): input channels whose activation absmax reaches this stay in float. Default 6. */
+  readonly threshold?: number;
+  /** SmoothQuant, LLM.int8() and plans: how the weights are rounded. Default RTN. */
+  readonly weights?: WeightRounding;
+  /** Plan: the budget the planner meets (when `plan` is absent). */
+  readonly budget?: PlanBudgetParams;
+  /** Plan: the precision of each layer, as planned and perhaps edited; layers not named stay float. */
+  readonly plan?: Readonly<Record<string, PlanChoice>>;
+}
+
+/** Parameters of `planQuantization`: calibrate, rank, and plan, without writing a model. */
+export interface PlanParams {
+  readonly path: string;
+  readonly budget: PlanBudgetParams;
+  readonly calibration?: QuantizeCalibration;
+  readonly layers?: readonly string[];
+  readonly hessianBudgetBytes?: number;
+}
+
+/** A plan with the table it was made from, so an editor can show every layer's options. */
+export interface PlanResult {
+  readonly plan: MixedPrecisionPlan;
+  readonly layers: readonly PlanLayer[];
+  readonly synthetic: boolean;
+  readonly calibrationBatches: number;
+  /** Layers left out of the plan (no Hessian, not rewritable), with the reason. */
+  readonly skipped: readonly SkippedRewrite[];
+  readonly seconds: number;
+}
+
+/** The precision each layer was given, and what the planner expected of it. */
+export interface AppliedPlan {
+  /** The budget planned for; null for a plan given as it is. */
+  readonly budget: PlanBudgetParams | null;
+  readonly choices: Readonly<Record<string, PlanChoice>>;
+  /** Σ of the planned layer errors and the planned average bits per weight; null for a given plan. */
+  readonly plannedError: number | null;
+  readonly plannedBitsPerWeight: number | null;
+  readonly note: string | null;
+}
+
+/** What SmoothQuant did to one activation X and the layers reading it. */
+export interface SmoothingReport {
+  readonly activation: string;
+  readonly layers: readonly string[];
+  readonly alpha: number;
+  /** The node whose constants absorbed diag(1/s), or null when a `Mul` node was inserted. */
+  readonly foldedInto: { readonly node: string; readonly opType: string } | null;
+  readonly mulNode: string | null;
+  readonly minScale: number;
+  readonly maxScale: number;
+  /** max/median of the channel absmax before and after: SmoothQuant's difficulty. */
+  readonly difficultyBefore: number | null;
+  readonly difficultyAfter: number | null;
 }
 
 /** How far one model output moved. */
@@ -84,6 +154,8 @@ export interface LayerReport extends RewriteRecord {
   readonly sqnrDb: number | null;
   /** Stored bits per weight including scales and zero points. */
   readonly bitsPerWeight: number;
+  /** Plans: the precision this layer was given. */
+  readonly choice?: PlanChoice;
 }
 
 /** What a quantization did and cost. */
@@ -129,6 +201,14 @@ export interface QuantizeReport {
     readonly total: number;
   };
   readonly runtimeVersion: string;
+  /** How weights were rounded under SmoothQuant, LLM.int8() and plans. */
+  readonly weightRounding: WeightRounding;
+  /** SmoothQuant: one entry per smoothed activation. */
+  readonly smoothing?: readonly SmoothingReport[];
+  /** LLM.int8(): the outlier threshold. */
+  readonly threshold?: number;
+  /** Plans: the plan applied. */
+  readonly plan?: AppliedPlan;
   /** Things that make the figures less trustworthy (synthetic data, a singular H). */
   readonly warnings: readonly string[];
 }

@@ -6,7 +6,7 @@ import type { LayerSensitivity } from '../core/quant/sensitivity';
 import type { TensorStats } from '../core/stats/TensorStats';
 import type { BenchParams, BenchReport } from './benchTypes';
 import type { PruneParams, PruneReport } from './pruneTypes';
-import type { QuantizeParams, QuantizeReport } from './quantizeTypes';
+import type { PlanParams, PlanResult, QuantizeParams, QuantizeReport } from './quantizeTypes';
 
 /** Element type and shape of one model input or output, as ONNX Runtime reports it. */
 export interface ValueSummary {
@@ -208,6 +208,8 @@ export interface WorkerRequests {
   readonly calibrate: { readonly params: ModelProfileParams; readonly result: ModelProfile };
   readonly quantizableLayers: { readonly params: InspectParams; readonly result: readonly QuantizableLayer[] };
   readonly quantize: { readonly params: QuantizeParams; readonly result: QuantizeReport };
+  /** A mixed-precision plan from calibration and sensitivity, to show and edit before quantizing. */
+  readonly planQuantization: { readonly params: PlanParams; readonly result: PlanResult };
   readonly prune: { readonly params: PruneParams; readonly result: PruneReport };
   readonly benchmark: { readonly params: BenchParams; readonly result: BenchReport };
 }

@@ -10,6 +10,7 @@ import { profileModel } from './profileModel';
 import { quantizableLayers } from './quantizableLayers';
 import { benchmarkModels } from './benchmark';
 import { pruneModel } from './prune';
+import { planQuantization } from './planQuantization';
 import { quantizeModel } from './quantize';
 import { profileWeights } from './profileWeights';
 import { WorkerService } from './WorkerService';
@@ -60,6 +61,7 @@ handle('profileWeights', (params, ctx) => profileWeights(params, ctx));
 handle('calibrate', (params, ctx) => profileModel(params, ctx));
 handle('quantizableLayers', (params) => quantizableLayers(params.path));
 handle('quantize', (params, ctx) => quantizeModel(params, ctx));
+handle('planQuantization', (params, ctx) => planQuantization(params, ctx));
 handle('prune', (params, ctx) => pruneModel(params, ctx));
 handle('benchmark', (params, ctx) => benchmarkModels(params, ctx));
 

@@ -20,7 +20,7 @@ import type { QuantizeParams } from '../protocol/quantizeTypes';
 import { CancelledError, throwIfCancelled, type JobContext } from './JobContext';
 import { finishTransform, inputWarnings } from './finishTransform';
 import { runtimeVersion } from './ort';
-import { calibrateGroup, calibrationGroups, DEFAULT_HESSIAN_BUDGET, inputBatches, selectTargets } from './quantize';
+import { calibrateGroup, calibrationGroups, DEFAULT_HESSIAN_BUDGET, inputBatches, selectTargets } from './layerCalibration';
 
 /** What the report says about speed: ONNX Runtime's CPU kernels are dense, so zeros cost the same time. */
 export const PRUNE_LATENCY_NOTE =

@@ -1,7 +1,7 @@
 /**
- * The quantize job: RTN or GPTQ weights written as weight-only QDQ, MatMulNBits or dynamic W8A8
- * into a new model file, checked to load in ONNX Runtime, then validated against the original on
- * held-out inputs.
+ * The quantize job: RTN, GPTQ, SmoothQuant, LLM.int8() decomposition or a mixed-precision plan,
+ * written as weight-only QDQ, MatMulNBits, dynamic or static W8A8 into a new model file, checked
+ * to load in ONNX Runtime, then validated against the original on held-out inputs.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -10,135 +10,111 @@ import { nextFreeName } from '../core/io/nextFreeName';
 import { TargetExistsError } from '../core/io/atomicWrite';
 import { isCancelledError } from '../core/linalg/CancelledError';
 import { OnnxModel } from '../core/onnx/OnnxModel';
-import { calibrationFiles, declaredInputs, SyntheticInputs, type Batch } from '../core/onnx/calibrationInputs';
-import { buildCalibrationTaps, groupTapsByMemory } from '../core/onnx/calibrationTaps';
 import { findWeightTargets, NameAllocator, type SkippedRewrite, type WeightTarget } from '../core/onnx/rewrite';
+import { outlierChannels } from '../core/onnx/rewrite/int8Decomposition';
+import { activationQuant, ActivationQdq } from '../core/onnx/rewrite/staticW8A8';
 import { BLOCKED_DQ_OPSET } from '../core/onnx/rewrite/weightOnlyQdq';
+import { schemeOfChoice, type PlanChoice } from '../core/quant/mixedPrecisionPlan';
 import type { QuantScheme } from '../core/quant/QuantScheme';
-import { calibrate } from './calibrate';
 import { CancelledError, throwIfCancelled, type JobContext } from './JobContext';
 import { finishTransform, inputWarnings } from './finishTransform';
+import { calibrateGroup, calibrationGroups, DEFAULT_HESSIAN_BUDGET, inputBatches, selectTargets, type LayerHessian } from './layerCalibration';
 import { runtimeVersion } from './ort';
-import { quantizeLayer } from './quantizeLayer';
-import type { LayerReport, QuantizeParams, QuantizeReport } from '../protocol/quantizeTypes';
+import { planLayers } from './planQuantization';
+import { quantizeLayer, type LayerJob } from './quantizeLayer';
+import { smoothGroup } from './smoothGroup';
+import type { AppliedPlan, LayerReport, QuantizeFormat, QuantizeParams, QuantizeReport, SmoothingReport, WeightRounding } from '../protocol/quantizeTypes';
 
-/** Seed of the held-out inputs: far from calibration's default seed 0, so the two never coincide. */
-const HELD_OUT_SEED = 7_919_731;
+const METHODS = ['rtn', 'gptq', 'smoothquant', 'llmint8', 'plan'] as const;
+const FORMATS = ['qdq', 'nbits', 'dynamic', 'static'] as const;
 
-/** The scheme the parameters ask for, refusing combinations no output format can hold. */
-export function schemeFor(params: QuantizeParams): QuantScheme {
-  const { bits, group, format } = params;
-  if (bits !== 3 && bits !== 4 && bits !== 8) throw new RangeError(`bits must be 8, 4 or 3; got ${String(bits)}`);
-  if (format !== 'qdq' && format !== 'nbits' && format !== 'dynamic') throw new RangeError(`format must be qdq, nbits or dynamic; got ${String(format)}`);
-  if (params.method !== 'rtn' && params.method !== 'gptq') throw new RangeError(`method must be rtn or gptq; got ${String(params.method)}`);
-  if (format === 'nbits' && bits !== 4) throw new RangeError(`the nbits format (MatMulNBits) stores 4-bit weights only; got ${bits} bits (use --format qdq for 8 or 3 bits)`);
-  if (format === 'dynamic' && group !== undefined) throw new RangeError('the dynamic format has one scale per output channel; drop the group size');
+/** What a job's parameters come to once checked: how weights are rounded, the scheme, the format. */
+export interface ResolvedMethod {
+  readonly rounding: WeightRounding;
+  /** The scheme of every layer; plans give each layer its own. */
+  readonly scheme: QuantScheme;
+  readonly format: QuantizeFormat;
+  /** The activations' absmax is needed (static W8A8, SmoothQuant, LLM.int8()). */
+  readonly needsActivations: boolean;
+}
+
+/** The method, scheme and format the parameters ask for, refusing combinations no output can hold. */
+export function resolveMethod(params: QuantizeParams): ResolvedMethod {
+  const { bits, group, format, method } = params;
+  if (!METHODS.includes(method)) throw new RangeError(`method must be ${METHODS.join(', ')}; got ${String(method)}`);
+  if (!FORMATS.includes(format)) throw new RangeError(`format must be ${FORMATS.join(', ')}; got ${String(format)}`);
   if (group !== undefined && (!Number.isInteger(group) || group < 1)) throw new RangeError(`group must be a positive integer; got ${group}`);
   if (params.damping !== undefined && !(params.damping >= 0)) throw new RangeError(`damping must be a number ≥ 0; got ${params.damping}`);
+  const rounding: WeightRounding = method === 'gptq' ? 'gptq' : method === 'rtn' ? 'rtn' : params.weights ?? 'rtn';
+  if (rounding !== 'rtn' && rounding !== 'gptq') throw new RangeError(`weights must be rtn or gptq; got ${String(rounding)}`);
   const symmetric = params.symmetric ?? true;
-  return group === undefined ? { bits, symmetric, granularity: 'channel' } : { bits, symmetric, granularity: 'group', groupSize: group };
-}
-
-/** The file name suffix of a default output: `q4`, `q8`, `w8a8`, … */
-function suffixFor(params: QuantizeParams): string {
-  return params.format === 'dynamic' ? `w${params.bits}a8` : `q${params.bits}`;
-}
-
-/** The targets the parameters select; names may be layer (node) names or weight names. */
-export function selectTargets(model: OnnxModel, layers: readonly string[] | undefined): { targets: WeightTarget[]; skipped: SkippedRewrite[] } {
-  const found = findWeightTargets(model);
-  if (!layers) return { targets: [...found.targets], skipped: [...found.skipped] };
-  const wanted = new Set(layers);
-  const targets = found.targets.filter((t) => wanted.has(t.layer) || wanted.has(t.weight));
-  const known = new Set(found.targets.flatMap((t) => [t.layer, t.weight]));
-  const unknown = layers.filter((l) => !known.has(l));
-  if (unknown.length) throw new RangeError(`no MatMul/Gemm weight named ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`);
-  return { targets, skipped: found.skipped.filter((s) => wanted.has(s.layer)) };
-}
-
-/** Calibration and held-out batches: from a file when given (its last batch held out), else generated with distinct seeds. */
-export async function inputBatches(model: OnnxModel, params: QuantizeParams, needCalibration: boolean): Promise<{ calib: Batch[] | undefined; heldOut: Batch[]; calibSynthetic: boolean; heldOutSynthetic: boolean }> {
-  const c = params.calibration ?? {};
-  const batchSize = Math.max(1, c.batch ?? 1);
-  const count = Math.max(1, Math.ceil((c.samples ?? 8) / batchSize));
-  const shape = { batchSize, sequenceLength: c.sequenceLength ?? 128 };
-  const specs = declaredInputs(model);
-  const validationBatches = Math.max(1, params.validationBatches ?? 2);
-  const generated = (seed: number, n: number): Batch[] => {
-    const g = new SyntheticInputs(specs, { ...shape, seed });
-    return Array.from({ length: n }, () => g.next());
-  };
-  if (c.file !== undefined) {
-    const files = await calibrationFiles([c.file], specs);
-    const all: Batch[] = [];
-    for (let b = 0; b < files.count; b++) all.push(await files.load(b));
-    if (all.length >= 2) return { calib: all.slice(0, -1).slice(0, count), heldOut: all.slice(-1), calibSynthetic: false, heldOutSynthetic: false };
-    return { calib: all, heldOut: generated(HELD_OUT_SEED, validationBatches), calibSynthetic: false, heldOutSynthetic: true };
+  if (method === 'plan') {
+    if (!params.plan && !params.budget) throw new RangeError('a mixed-precision plan needs a budget (bits per weight or summed error) or an edited plan');
+    if (params.budget?.kind === 'bits' && !(params.budget.bitsPerWeight > 0)) throw new RangeError(`the bits budget must be a positive number of bits per weight; got ${params.budget.bitsPerWeight}`);
+    if (params.budget?.kind === 'error' && !(params.budget.maxError >= 0)) throw new RangeError(`the error budget must be ≥ 0; got ${params.budget.maxError}`);
+    return { rounding, scheme: { bits: 8, symmetric: true, granularity: 'channel' }, format: 'qdq', needsActivations: false };
   }
-  return { calib: needCalibration ? generated(0, count) : undefined, heldOut: generated(HELD_OUT_SEED, validationBatches), calibSynthetic: true, heldOutSynthetic: true };
+  if (bits !== 3 && bits !== 4 && bits !== 8) throw new RangeError(`bits must be 8, 4 or 3; got ${String(bits)}`);
+  if (method === 'smoothquant' || method === 'llmint8') {
+    const name = method === 'smoothquant' ? 'SmoothQuant' : 'LLM.int8()';
+    if (bits !== 8) throw new RangeError(`${name} writes INT8 weights and activations (W8A8); got ${bits} bits`);
+    if (format !== 'static' && format !== 'dynamic') throw new RangeError(`${name} writes W8A8: use --format static or dynamic, not ${format}`);
+    if (group !== undefined) throw new RangeError(`${name} uses one scale per output channel; drop the group size`);
+    if (params.alpha !== undefined && !(params.alpha >= 0 && params.alpha <= 1)) throw new RangeError(`alpha must lie in [0, 1]; got ${params.alpha}`);
+    if (params.threshold !== undefined && !(params.threshold > 0)) throw new RangeError(`the outlier threshold must be > 0; got ${params.threshold}`);
+    return { rounding, scheme: { bits: 8, symmetric: true, granularity: 'channel' }, format, needsActivations: true };
+  }
+  if (format === 'nbits' && bits !== 4) throw new RangeError(`the nbits format (MatMulNBits) stores 4-bit weights only; got ${bits} bits (use --format qdq for 8 or 3 bits)`);
+  if ((format === 'dynamic' || format === 'static') && bits !== 8) throw new RangeError(`the ${format} format is W8A8: it needs 8-bit weights; got ${bits} bits`);
+  if ((format === 'dynamic' || format === 'static') && group !== undefined) throw new RangeError(`the ${format} format has one scale per output channel; drop the group size`);
+  const scheme: QuantScheme = group === undefined ? { bits, symmetric, granularity: 'channel' } : { bits, symmetric, granularity: 'group', groupSize: group };
+  return { rounding, scheme, format, needsActivations: format === 'static' };
 }
 
-/** Largest total size of the d×d Float64 Hessians held at once. */
-export const DEFAULT_HESSIAN_BUDGET = 2 * 2 ** 30;
+/** The scheme the parameters ask for (RTN and GPTQ). */
+export function schemeFor(params: QuantizeParams): QuantScheme {
+  return resolveMethod(params).scheme;
+}
 
-/** Layers processed together: calibrated in one pass (when `calibrate`), then quantized. */
-export interface LayerGroup {
-  readonly layers: readonly string[];
-  readonly calibrate: boolean;
+/** The file name suffix of a default output: `q4`, `q8`, `w8a8`, `sq-w8a8`, `int8mix`, `mixed`. */
+function suffixFor(params: QuantizeParams): string {
+  switch (params.method) {
+    case 'smoothquant': return `sq-w8a8${params.format === 'static' ? 's' : ''}`;
+    case 'llmint8': return 'int8mix';
+    case 'plan': return 'mixed';
+    default: return params.format === 'dynamic' ? `w${params.bits}a8` : params.format === 'static' ? `w${params.bits}a8s` : `q${params.bits}`;
+  }
 }
 
 /**
- * Splits the targets into groups whose Hessians fit `budget` (layers reading the same activation
- * share one). Targets the taps cannot reach form a last group without calibration.
+ * A plan choice's scheme for a layer with `inFeatures` inputs. A group of 128 over fewer inputs is
+ * one scale per row, i.e. per-channel with the same codes; written per-channel, MatMulNBits takes
+ * the smallest block that covers the row instead of padding every row to 128.
  */
-export function calibrationGroups(source: OnnxModel, targets: readonly WeightTarget[], withH: boolean, budget: number): LayerGroup[] {
-  const all = targets.map((t) => t.layer);
-  if (!withH) return [{ layers: all, calibrate: false }];
-  const wanted = new Set(all);
-  const { taps } = buildCalibrationTaps(source, { include: (l) => wanted.has(l) });
-  const groups: LayerGroup[] = groupTapsByMemory(taps, budget).map((layers) => ({ layers, calibrate: true }));
-  const tapped = new Set(taps.map((t) => t.layer));
-  const rest = all.filter((l) => !tapped.has(l));
-  if (rest.length) groups.push({ layers: rest, calibrate: false });
-  return groups;
+function layerScheme(choice: PlanChoice, inFeatures: number): QuantScheme | null {
+  const scheme = schemeOfChoice(choice);
+  if (scheme?.granularity === 'group' && scheme.groupSize !== undefined && inFeatures <= scheme.groupSize) return { bits: scheme.bits, symmetric: scheme.symmetric, granularity: 'channel' };
+  return scheme;
 }
 
-/** A layer's Hessian H = XᵀX and the calibration rows it summed. */
-export interface LayerHessian {
-  readonly hessian: Float64Array;
-  readonly rows: number;
+/** The largest entry: the per-tensor absmax of an activation from its channel absmax. */
+function maxOf(values: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] > m) m = values[i];
+  return m;
 }
-
-/**
- * Calibrates one group's layers on `calib` when the group asks for it (else returns no Hessians),
- * reporting progress over the first half of the group's share of 0…0.7, after `at.done` of
- * `at.total` layers. `batches` is undefined when nothing was calibrated.
- */
-export async function calibrateGroup(source: OnnxModel, group: LayerGroup, calib: Batch[] | undefined, at: { readonly done: number; readonly total: number }, ctx: JobContext): Promise<{ hessians: Map<string, LayerHessian>; batches: number | undefined; seconds: number }> {
-  const hessians = new Map<string, LayerHessian>();
-  if (!group.calibrate || !calib) return { hessians, batches: undefined, seconds: 0 };
-  const tc = performance.now();
-  const base = (0.7 * at.done) / at.total, span = (0.7 * group.layers.length) / at.total / 2;
-  const cal = await calibrate(source, { feeds: calib, layers: group.layers }, {
-    isCancelled: ctx.isCancelled,
-    progress: (m, f) => ctx.progress(m, f === undefined ? undefined : base + span * f),
-  });
-  for (const l of cal.layers) hessians.set(l.layer, { hessian: l.hessian, rows: l.rows });
-  return { hessians, batches: cal.batches, seconds: (performance.now() - tc) / 1000 };
-}
-
-export { removeOutput } from './finishTransform';
 
 /**
  * Quantizes the selected MatMul/Gemm weights of `params.path` and writes a new model (never the
- * source, never an existing file unless `overwrite`). GPTQ calibrates first (ONNX Runtime taps,
- * H = XᵀX per layer); RTN calibrates only when `calibration` is given, to report layer errors.
- * The output must load in ONNX Runtime, else it is deleted and the job fails. Cancellation stops
- * between layers, GPTQ blocks, write chunks and validation batches, and deletes the output.
+ * source, never an existing file unless `overwrite`). Calibration (ONNX Runtime taps: H = XᵀX and
+ * the channel absmax per layer) runs when the method needs it, in layer groups whose Hessians fit
+ * the memory budget. The output must load in ONNX Runtime, else it is deleted and the job fails.
+ * Cancellation stops between layers, GPTQ blocks, write chunks and validation batches, and
+ * deletes the output.
  */
 export async function quantizeModel(params: QuantizeParams, ctx: JobContext): Promise<QuantizeReport> {
   const t0 = performance.now();
-  const scheme = schemeFor(params);
+  const resolved = resolveMethod(params);
   const output = params.output ?? nextFreeName(params.path, suffixFor(params));
   if (params.output !== undefined && !params.overwrite && existsSync(output)) {
     throw new TargetExistsError(`${output} already exists; choose another name or allow overwriting`);
@@ -148,44 +124,109 @@ export async function quantizeModel(params: QuantizeParams, ctx: JobContext): Pr
   });
   const source = OnnxModel.fromBytes(sourceBytes, params.path);
   const opset = source.opsetVersion() ?? 1;
-  if (params.format === 'qdq' && scheme.granularity === 'group' && params.bits !== 4 && opset < BLOCKED_DQ_OPSET) {
-    throw new RangeError(`grouped ${params.bits}-bit QDQ needs blocked DequantizeLinear (opset ${BLOCKED_DQ_OPSET}); this model imports opset ${opset}. Use per-channel scales, or 4 bits (written as MatMulNBits)`);
+  if (params.format === 'qdq' && resolved.scheme.granularity === 'group' && resolved.scheme.bits !== 4 && opset < BLOCKED_DQ_OPSET) {
+    throw new RangeError(`grouped ${resolved.scheme.bits}-bit QDQ needs blocked DequantizeLinear (opset ${BLOCKED_DQ_OPSET}); this model imports opset ${opset}. Use per-channel scales, or 4 bits (written as MatMulNBits)`);
   }
   // Targets are nodes of the copy that is rewritten; calibration reads the untouched source.
   const model = source.clone();
-  const { targets, skipped } = selectTargets(model, params.layers);
-  if (!targets.length) throw new RangeError('no MatMul or Gemm with a constant 2-D float weight to quantize');
+  const selected = selectTargets(model, params.layers);
+  if (!selected.targets.length) throw new RangeError('no MatMul or Gemm with a constant 2-D float weight to quantize');
+  const skippedAll: SkippedRewrite[] = [...selected.skipped];
+  let targets = selected.targets;
 
-  // Calibration: GPTQ needs H; RTN takes it when asked, for the layer errors. Layers are
-  // calibrated and quantized in groups whose Hessians fit the memory budget, and each group's
-  // Hessians are dropped before the next: a large model never holds all of them at once.
-  const needH = params.method === 'gptq' || params.calibration !== undefined;
-  const inputs = await inputBatches(source, params, needH);
-  const groups = calibrationGroups(source, targets, needH && inputs.calib !== undefined, params.hessianBudgetBytes ?? DEFAULT_HESSIAN_BUDGET);
+  // A plan decides each layer's scheme first; layers it leaves in float are not touched.
+  let applied: AppliedPlan | undefined;
+  let planSeconds = 0;
+  const choiceOf = new Map<string, PlanChoice>();
+  if (params.method === 'plan') {
+    if (params.plan) {
+      const known = new Set(targets.map((t) => t.layer));
+      const unknown = Object.keys(params.plan).filter((l) => !known.has(l));
+      if (unknown.length) throw new RangeError(`the plan names layers this model has no rewritable MatMul/Gemm for: ${unknown.slice(0, 5).join(', ')}`);
+      for (const [layer, choice] of Object.entries(params.plan)) choiceOf.set(layer, choice);
+      applied = { budget: params.budget ?? null, choices: { ...params.plan }, plannedError: null, plannedBitsPerWeight: null, note: 'plan given (edited or from a recipe)' };
+    } else {
+      const tp = performance.now();
+      const planned = await planLayers(source, targets, { ...params, budget: params.budget ?? { kind: 'bits', bitsPerWeight: 8 } }, { ...ctx, progress: (m, f) => ctx.progress(`planning: ${m}`, f === undefined ? undefined : 0.3 * f) });
+      planSeconds = (performance.now() - tp) / 1000;
+      for (const l of planned.plan.layers) choiceOf.set(l.layer, l.choice);
+      skippedAll.push(...planned.skipped);
+      applied = { budget: params.budget ?? null, choices: Object.fromEntries(choiceOf), plannedError: planned.plan.totalError, plannedBitsPerWeight: planned.plan.bitsPerWeight, note: planned.plan.note };
+    }
+    for (const t of targets) if ((choiceOf.get(t.layer) ?? 'float') === 'float') skippedAll.push({ layer: t.layer, reason: 'kept in float by the plan' });
+    targets = targets.filter((t) => (choiceOf.get(t.layer) ?? 'float') !== 'float');
+    if (!targets.length) throw new RangeError('the plan keeps every layer in float: nothing to quantize');
+  }
+
+  // Calibration: GPTQ needs H, W8A8 with static scales, SmoothQuant and LLM.int8() need the
+  // activations' absmax; RTN takes H when asked, for the layer errors. Each group's Hessians are
+  // dropped before the next: a large model never holds all of them at once.
+  const needCalibration = resolved.rounding === 'gptq' || resolved.needsActivations || params.calibration !== undefined;
+  const inputs = await inputBatches(source, params, needCalibration);
+  const groups = calibrationGroups(source, targets, needCalibration && inputs.calib !== undefined, params.hessianBudgetBytes ?? DEFAULT_HESSIAN_BUDGET);
   let calibrationBatches = 0;
   let calibrationSeconds = 0;
   const tq = performance.now();
   const names = new NameAllocator(model);
+  const activations = new ActivationQdq(model, names);
   const layers: LayerReport[] = [];
-  const skippedAll = [...skipped];
-  const byLayer = new Map(targets.map((t) => [t.layer, t]));
+  const smoothing: SmoothingReport[] = [];
+  const threshold = params.threshold ?? 6;
+  const base = params.method === 'plan' && !params.plan ? 0.3 : 0;
   let done = 0;
   for (const group of groups) {
-    const { hessians, batches, seconds } = await calibrateGroup(source, group, inputs.calib, { done, total: targets.length }, ctx);
+    const at = { done, total: targets.length };
+    const { hessians, batches, seconds } = await calibrateGroup(source, group, inputs.calib, at, { ...ctx, progress: (m, f) => ctx.progress(m, f === undefined ? undefined : base + (1 - base / 0.7) * f) });
     if (batches !== undefined) calibrationBatches = batches;
     calibrationSeconds += seconds;
+    let stats: ReadonlyMap<string, LayerHessian> = hessians;
+    // SmoothQuant rewrites the group's activations and weights first; the kernels then see the
+    // smoothed W·diag(s) with H and absmax of X·diag(1/s).
+    let current = new Map(targets.map((t) => [t.layer, t]));
+    if (params.method === 'smoothquant') {
+      const groupTargets = group.layers.flatMap((l) => current.get(l) ?? []);
+      const smoothed = smoothGroup(model, groupTargets, hessians, params.alpha ?? 0.5, names);
+      smoothing.push(...smoothed.reports);
+      skippedAll.push(...smoothed.skipped);
+      stats = smoothed.stats;
+      current = new Map(findWeightTargets(model).targets.map((t) => [t.layer, t]));
+    }
     for (const name of group.layers) {
       throwIfCancelled(ctx);
-      const target = byLayer.get(name);
+      const target: WeightTarget | undefined = current.get(name);
       if (!target) continue;
-      ctx.progress(`quantizing ${target.layer}`, (0.7 * done++) / targets.length);
-      const h = hessians.get(target.layer);
-      if (params.method === 'gptq' && !h) {
+      ctx.progress(`quantizing ${target.layer}`, base + ((0.7 - base) * done++) / targets.length);
+      const h = stats.get(target.layer);
+      if (resolved.rounding === 'gptq' && !h) {
         skippedAll.push({ layer: target.layer, reason: 'calibration gave no Hessian for this layer' });
         continue;
       }
+      if (resolved.needsActivations && !h) {
+        skippedAll.push({ layer: target.layer, reason: 'calibration did not reach this layer, so its activation range is unknown' });
+        continue;
+      }
+      const choice = choiceOf.get(target.layer);
+      const scheme = choice ? layerScheme(choice, target.inFeatures) ?? resolved.scheme : resolved.scheme;
+      const outliers = params.method === 'llmint8' && h ? outlierChannels(h.absmax, threshold) : undefined;
+      if (outliers && outliers.length === target.inFeatures) {
+        skippedAll.push({ layer: target.layer, reason: `every input channel reaches the outlier threshold ${threshold}: kept in float` });
+        continue;
+      }
+      let activation: LayerJob['activation'];
+      if (resolved.format === 'static' && h) {
+        // The static scale covers the channels that are quantized: all of X, or X's regular part.
+        const out = new Set(outliers ?? []);
+        const regularMax = maxOf(h.absmax.filter((_, j) => !out.has(j)));
+        activation = { quant: activationQuant(regularMax), shared: activations };
+      }
       try {
-        layers.push(quantizeLayer(model, target, { method: params.method, format: params.format, scheme, hessian: h?.hessian, calibrationRows: h?.rows, actOrder: params.actOrder, damping: params.damping, names, isCancelled: ctx.isCancelled }));
+        const report = quantizeLayer(model, target, {
+          rounding: resolved.rounding, format: choice ? 'qdq' : resolved.format, scheme,
+          hessian: h?.hessian, calibrationRows: h?.rows, actOrder: params.actOrder, damping: params.damping,
+          ...(activation ? { activation } : {}), ...(outliers?.length ? { outliers } : {}),
+          names, isCancelled: ctx.isCancelled,
+        });
+        layers.push(choice ? { ...report, choice } : report);
       } catch (e) {
         if (isCancelledError(e)) throw new CancelledError();
         if (!(e instanceof RangeError)) throw e;
@@ -194,7 +235,13 @@ export async function quantizeModel(params: QuantizeParams, ctx: JobContext): Pr
     }
   }
   if (!layers.length) throw new RangeError(`no layer could be quantized: ${skippedAll.map((s) => `${s.layer}: ${s.reason}`).slice(0, 3).join('; ')}`);
-  model.setMetadata('quantscope.quantize', JSON.stringify({ method: params.method, format: params.format, bits: params.bits, group: params.group ?? null, symmetric: scheme.symmetric, layers: layers.length }));
+  model.setMetadata('quantscope.quantize', JSON.stringify({
+    method: params.method, format: resolved.format, bits: params.method === 'plan' ? null : params.bits, group: params.group ?? null, symmetric: resolved.scheme.symmetric, layers: layers.length,
+    ...(params.method === 'plan' || params.method === 'smoothquant' || params.method === 'llmint8' ? { weights: resolved.rounding } : {}),
+    ...(params.method === 'smoothquant' ? { alpha: params.alpha ?? 0.5 } : {}),
+    ...(params.method === 'llmint8' ? { threshold } : {}),
+    ...(applied ? { plan: applied.choices } : {}),
+  }));
   const quantizationSeconds = (performance.now() - tq) / 1000 - calibrationSeconds;
 
   const finished = await finishTransform(model, { source: params.path, output, overwrite: params.overwrite, heldOut: inputs.heldOut, heldOutSynthetic: inputs.heldOutSynthetic, edited: 'quantized' }, ctx);
@@ -205,17 +252,20 @@ export async function quantizeModel(params: QuantizeParams, ctx: JobContext): Pr
   const warnings = inputWarnings(calibrationBatches, inputs);
   const thin = layers.filter((l) => l.calibrationRows !== null && l.calibrationRows < l.inFeatures);
   if (thin.length) {
-    warnings.push(`${thin.length} layer(s) saw fewer calibration rows than inputs, so H is singular${params.method === 'gptq' ? ' and GPTQ can overfit it' : ''}; calibrate on more samples (first: ${thin[0].layer})`);
+    warnings.push(`${thin.length} layer(s) saw fewer calibration rows than inputs, so H is singular${resolved.rounding === 'gptq' ? ' and GPTQ can overfit it' : ''}; calibrate on more samples (first: ${thin[0].layer})`);
+  }
+  if (params.method === 'llmint8' && !layers.some((l) => l.kind === 'decomposed')) {
+    warnings.push(`no input channel reached the outlier threshold ${threshold}: every layer went to plain W8A8`);
   }
   ctx.progress('done', 1);
   return {
     source: params.path,
     output,
     method: params.method,
-    format: params.format,
-    bits: params.bits,
-    group: params.group ?? null,
-    symmetric: scheme.symmetric,
+    format: resolved.format,
+    bits: params.method === 'plan' ? Math.min(...layers.map((l) => l.bits)) : resolved.scheme.bits,
+    group: params.method === 'plan' ? null : params.group ?? null,
+    symmetric: resolved.scheme.symmetric,
     synthetic: calibrationBatches > 0 && inputs.calibSynthetic,
     calibrationBatches,
     layers,
@@ -230,13 +280,17 @@ export async function quantizeModel(params: QuantizeParams, ctx: JobContext): Pr
       bitsPerWeight: quantizedWeights ? (quantizedWeightBytes * 8) / quantizedWeights : 0,
     },
     seconds: {
-      calibration: calibrationSeconds,
+      calibration: calibrationSeconds + planSeconds,
       quantization: quantizationSeconds,
       write: finished.writeSeconds,
       validation: finished.validationSeconds,
       total: (performance.now() - t0) / 1000,
     },
     runtimeVersion: runtimeVersion(),
+    weightRounding: resolved.rounding,
+    ...(smoothing.length ? { smoothing } : {}),
+    ...(params.method === 'llmint8' ? { threshold } : {}),
+    ...(applied ? { plan: applied } : {}),
     warnings,
   };
 }

@@ -136,6 +136,52 @@ suite('Quantscope extension', () => {
     assert.equal(path.basename(again.output), 'tiny_mlp.q4-1.onnx');
   });
 
+  test('SmoothQuant + static W8A8 from Quantize Layer folds or inserts the scales and shows the diff', async () => {
+    const uri = workspaceFile('tiny_mlp.onnx');
+    const report = await vscode.commands.executeCommand<{ output: string; method: string; smoothing?: { mulNode: string | null }[]; layers: { kind: string }[] } | undefined>('quantscope.quantizeLayer', uri, { method: 'smoothquant', bits: 8, format: 'static', alpha: 0.5 });
+    assert.ok(report, 'the quantization finished');
+    assert.equal(path.basename(report.output), 'tiny_mlp.sq-w8a8s.onnx');
+    assert.ok(report.smoothing?.length, 'the report lists the smoothed activations');
+    assert.ok(report.layers.every((l) => l.kind === 'static'));
+    const diff = await waitFor('the diff of the smoothed model', () =>
+      vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.path.endsWith('tiny_mlp.sq-w8a8s.onnx.qmodel')),
+    );
+    const modified = await vscode.workspace.openTextDocument((diff.input as vscode.TabInputTextDiff).modified);
+    assert.match(modified.getText(), /QuantizeLinear/);
+  });
+
+  test('a mixed-precision plan opens as an editable recipe; Apply Recipe quantizes by the edited plan', async () => {
+    const uri = workspaceFile('tiny_mlp.onnx');
+    const none = await vscode.commands.executeCommand('quantscope.quantizeLayer', uri, { method: 'plan', bits: 8, format: 'qdq', budget: { kind: 'bits', bitsPerWeight: 6 }, weights: 'rtn' });
+    assert.equal(none, undefined, 'planning writes no model yet');
+    const recipe = workspaceFile('tiny_mlp.plan.qrecipe.yaml');
+    const doc = await waitFor('the recipe editor', () => vscode.window.visibleTextEditors.find((e) => e.document.uri.fsPath === recipe.fsPath)?.document);
+    assert.equal(doc.languageId, 'quantscope-recipe');
+    const lenses = await waitFor('the Apply lens', async () => {
+      const l = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', recipe);
+      return l.length ? l : undefined;
+    });
+    assert.match(lenses[0].command?.title ?? '', /Apply this plan/);
+    // The user sets fc2 to float and fc1 to INT8 by hand (unsaved edits count).
+    const text = doc.getText();
+    const edit = new vscode.WorkspaceEdit();
+    for (const [layer, choice] of [['fc1/MatMul', 'int8-channel'], ['fc2/MatMul', 'float']]) {
+      const m = new RegExp(`^(\\s*['"]?${layer.replace('/', '\\/')}['"]?:\\s*)([\\w-]+)`, 'm').exec(text);
+      assert.ok(m, `the recipe lists ${layer}:\n${text}`);
+      const start = doc.positionAt(m.index + m[1].length);
+      edit.replace(recipe, new vscode.Range(start, start.translate(0, m[2].length)), choice);
+    }
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    const report = await vscode.commands.executeCommand<{ output: string; plan?: { choices: Record<string, string> }; layers: { layer: string; choice?: string }[] } | undefined>('quantscope.applyRecipe', recipe);
+    assert.ok(report, 'the plan was applied');
+    assert.equal(path.basename(report.output), 'tiny_mlp.mixed.onnx');
+    assert.deepEqual(report.plan?.choices, { 'fc1/MatMul': 'int8-channel', 'fc2/MatMul': 'float' });
+    assert.deepEqual(report.layers.map((l) => [l.layer, l.choice]), [['fc1/MatMul', 'int8-channel']]);
+    await waitFor('the diff of the mixed model', () =>
+      vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.path.endsWith('tiny_mlp.mixed.onnx.qmodel')),
+    );
+  });
+
   test('Prune… writes a 2:4 model with its channel permutation, then opens the diff and the report', async () => {
     const uri = workspaceFile('tiny_mlp.onnx');
     const report = await vscode.commands.executeCommand<{ output: string; pattern: string | null; latencyNote: string } | undefined>('quantscope.pruneModel', uri, { method: 'nm', pattern: { n: 2, m: 4 }, permute: true });

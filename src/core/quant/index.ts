@@ -9,3 +9,6 @@ export { CancelledError, isCancelledError } from '../linalg/CancelledError';
 export * from './gptq';
 export * from './sensitivity';
 export * from './toUnsigned';
+export * from './mixedPrecisionPlan';
+export * from './planRecipe';
+export * from './smoothQuant';

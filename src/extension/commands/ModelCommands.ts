@@ -8,6 +8,7 @@ import type { CalibrationSource, ProfileService } from '../profile/ProfileServic
 import type { BenchParams } from '../../protocol/benchTypes';
 import type { BenchmarkCommands } from '../bench/BenchmarkCommands';
 import type { PruneChoices, PruneFlow } from '../quantize/PruneFlow';
+import type { PlanFlow } from '../quantize/PlanFlow';
 import type { QuantizeChoices, QuantizeFlow } from '../quantize/QuantizeFlow';
 
 /** The Outliers view's id; VS Code derives its `.focus` command from it. */
@@ -72,7 +73,7 @@ async function pickCalibrationSource(model: vscode.Uri): Promise<CalibrationSour
 /** The palette and context-menu commands that act on a model file. */
 export class ModelCommands {
   /** Registers every command in {@link COMMAND_IDS}. */
-  static register(context: vscode.ExtensionContext, worker: WorkerClient, log: vscode.LogOutputChannel, profiles: ProfileService, quantize: QuantizeFlow, prune: PruneFlow, bench: BenchmarkCommands): void {
+  static register(context: vscode.ExtensionContext, worker: WorkerClient, log: vscode.LogOutputChannel, profiles: ProfileService, quantize: QuantizeFlow, prune: PruneFlow, bench: BenchmarkCommands, plans: PlanFlow): void {
     const reg = (id: (typeof COMMAND_IDS)[number], fn: (arg?: unknown, extra?: unknown) => unknown): void => {
       context.subscriptions.push(vscode.commands.registerCommand(id, fn));
     };
@@ -134,13 +135,6 @@ export class ModelCommands {
       if (result) void vscode.commands.executeCommand(`${OUTLIERS_VIEW_ID}.focus`, { preserveFocus: true });
     });
 
-    // Transforms, profiling and benchmarks run in the worker; until their engines ship, say so plainly.
-    const notYet = (id: (typeof COMMAND_IDS)[number], label: string): void =>
-      reg(id, async (arg) => {
-        const uri = arg instanceof vscode.Uri ? arg : undefined;
-        const name = uri ? ` for ${path.basename(uri.fsPath)}` : '';
-        await vscode.window.showWarningMessage(`Quantscope: "${label}"${name} is not available in this build yet.`);
-      });
     reg('quantscope.benchmarkModel', async (arg, extra) => {
       const given = Array.isArray(arg) && arg.every((a) => a instanceof vscode.Uri) ? (arg) : undefined;
       const models = given ?? (await bench.pickModels('Quantscope: Benchmark Model', arg instanceof vscode.Uri ? [arg] : []));
@@ -158,6 +152,6 @@ export class ModelCommands {
       return other && bench.run(other);
     });
     reg('quantscope.openBenchmark', () => bench.open());
-    notYet('quantscope.applyRecipe', 'Apply Recipe');
+    reg('quantscope.applyRecipe', (arg) => plans.apply(arg));
   }
 }

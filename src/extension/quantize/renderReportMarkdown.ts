@@ -1,4 +1,5 @@
 import type { QuantizeReport } from '../../protocol/quantizeTypes';
+import { describeMethod } from '../../protocol/describeMethod';
 
 /** A report figure: exponent notation for very small or large values, a dash when there is none. */
 export function formatReportNumber(v: number | null | undefined, digits = 2): string {
@@ -26,10 +27,18 @@ export function outputErrorTable(v: QuantizeReport['validation']): string[] {
   ];
 }
 
+/** How a layer's weights are stored, with its activation scale or float channels where it has them. */
+function storedAs(l: QuantizeReport['layers'][number]): string {
+  const parts = [l.choice ? `${l.choice}: ${l.container}` : l.container];
+  if (l.activation) parts.push(`act. scale ${e(l.activation.scale)}`);
+  if (l.outlierChannels?.length) parts.push(`${l.outlierChannels.length} float channels`);
+  return parts.join(', ');
+}
+
 /** The quantization report as Markdown: what changed, what it cost, and how it was measured. */
 export function renderReportMarkdown(r: QuantizeReport): string {
   const name = (p: string): string => p.split(/[\\/]/).pop() ?? p;
-  const scheme = `${r.method.toUpperCase()} ${r.bits}-bit ${r.group ? `group ${r.group}` : 'per-channel'} ${r.symmetric ? 'symmetric' : 'asymmetric'}, ${r.format === 'nbits' ? 'MatMulNBits' : r.format === 'dynamic' ? 'dynamic W8A8' : 'weight-only QDQ'}`;
+  const scheme = describeMethod(r);
   const out: string[] = [
     `# ${name(r.source)} → ${name(r.output)}`,
     '',
@@ -51,8 +60,32 @@ export function renderReportMarkdown(r: QuantizeReport): string {
     '',
     '| layer | weight | stored as | error tr(ΔW H ΔWᵀ)/tr(W H Wᵀ) | RTN error | weight SQNR | bits/weight |',
     '| --- | --- | --- | ---: | ---: | ---: | ---: |',
-    ...r.layers.map((l) => `| ${l.layer} | ${l.weight} | ${l.container} | ${e(l.relativeError)} | ${e(l.rtnRelativeError)} | ${l.sqnrDb === null ? '–' : `${l.sqnrDb.toFixed(1)} dB`} | ${l.bitsPerWeight.toFixed(2)} |`),
+    ...r.layers.map((l) => `| ${l.layer} | ${l.weight} | ${storedAs(l)} | ${e(l.relativeError)} | ${e(l.rtnRelativeError)} | ${l.sqnrDb === null ? '–' : `${l.sqnrDb.toFixed(1)} dB`} | ${l.bitsPerWeight.toFixed(2)} |`),
   ];
+  if (r.smoothing?.length) {
+    out.push(
+      '',
+      '## SmoothQuant',
+      '',
+      `Per activation X, s_j = max|X_j|^α / max|W_j|^(1−α) with α = ${r.smoothing[0].alpha}; X is divided by s (folded into the producer where that is exact, else an explicit Mul) and the weights' input channels are multiplied by it. Difficulty is max/median of the channel absmax.`,
+      '',
+      '| activation | layers | s min | s max | difficulty before | after | how |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
+      ...r.smoothing.map((s) => `| ${s.activation} | ${s.layers.length} | ${e(s.minScale)} | ${e(s.maxScale)} | ${e(s.difficultyBefore)} | ${e(s.difficultyAfter)} | ${s.foldedInto ? `folded into ${s.foldedInto.opType} ${s.foldedInto.node}` : 'Mul node'} |`),
+    );
+  }
+  const decomposed = r.layers.filter((l) => l.outlierChannels?.length);
+  if (r.method === 'llmint8') {
+    out.push('', '## LLM.int8() decomposition', '', decomposed.length
+      ? `Input channels whose activation absmax reached ${r.threshold ?? 6} stay in float (a Gather, a float MatMul and an Add); the rest go through INT8.`
+      : `No input channel reached the threshold ${r.threshold ?? 6}: every layer went to plain W8A8.`);
+    if (decomposed.length) out.push('', ...decomposed.map((l) => `- ${l.layer}: ${l.outlierChannels?.length ?? 0} of ${l.inFeatures} channels in float (${(l.outlierChannels ?? []).slice(0, 12).join(', ')}${(l.outlierChannels?.length ?? 0) > 12 ? ', …' : ''})`));
+  }
+  if (r.plan) {
+    const budget = r.plan.budget === null ? 'a given plan' : r.plan.budget.kind === 'bits' ? `a budget of ${r.plan.budget.bitsPerWeight} bits per weight` : `an error budget of ${r.plan.budget.maxError}`;
+    out.push('', '## Mixed-precision plan', '', `Planned for ${budget}${r.plan.plannedBitsPerWeight === null ? '' : `: ${r.plan.plannedBitsPerWeight.toFixed(2)} bits per weight expected, summed layer error ${e(r.plan.plannedError)}`}.${r.plan.note ? ` ${r.plan.note}` : ''}`, '');
+    out.push('| layer | precision |', '| --- | --- |', ...Object.entries(r.plan.choices).map(([layer, c]) => `| ${layer} | ${c} |`));
+  }
   if (r.skipped.length) out.push('', '## Not quantized', '', ...r.skipped.map((s) => `- ${s.layer}: ${s.reason}`));
   out.push(
     '',

@@ -8,3 +8,6 @@ export * from './packMatMulNBits';
 export * from './matMulNBits';
 export * from './weightOnlyQdq';
 export * from './dynamicW8A8';
+export * from './staticW8A8';
+export * from './int8Decomposition';
+export * from './smoothQuant';

@@ -1,0 +1,90 @@
+/**
+ * Mixed-precision planning: calibrate, measure each layer's error under every candidate precision
+ * (the sensitivity table), and choose per layer among float, INT8 per-channel, INT4 g128 and INT4
+ * per-channel under a budget.
+ */
+import { readFile } from 'node:fs/promises';
+import { FormatError } from '../core/FormatError';
+import { isCancelledError } from '../core/linalg/CancelledError';
+import { OnnxModel } from '../core/onnx/OnnxModel';
+import { canonicalWeight, NBITS_BLOCK_SIZES, type SkippedRewrite, type WeightTarget } from '../core/onnx/rewrite';
+import { BLOCKED_DQ_OPSET } from '../core/onnx/rewrite/weightOnlyQdq';
+import { planMixedPrecision, type MixedPrecisionPlan, type PlanLayer } from '../core/quant/mixedPrecisionPlan';
+import { DEFAULT_SENSITIVITY_CANDIDATES, layerSensitivity } from '../core/quant/sensitivity';
+import type { PlanParams, PlanResult, QuantizeCalibration } from '../protocol/quantizeTypes';
+import { CancelledError, throwIfCancelled, type JobContext } from './JobContext';
+import { calibrateGroup, calibrationGroups, DEFAULT_HESSIAN_BUDGET, inputBatches, selectTargets } from './layerCalibration';
+
+/** The candidate precisions a plan chooses among (2:4 pruning is not one). */
+const QUANT_CANDIDATES = DEFAULT_SENSITIVITY_CANDIDATES.filter((c) => c.kind === 'quant');
+
+/** The largest MatMulNBits block: per-channel INT4 fits one block only up to this many inputs. */
+const NBITS_MAX_BLOCK = NBITS_BLOCK_SIZES[NBITS_BLOCK_SIZES.length - 1];
+
+/** What {@link planLayers} needs from the job's parameters. */
+export interface PlanOptions {
+  readonly budget: PlanParams['budget'];
+  readonly calibration?: QuantizeCalibration;
+  readonly hessianBudgetBytes?: number;
+}
+
+/**
+ * Calibrates `targets` of `source` group by group, measures each layer's relative error under
+ * every candidate (RTN, as the sensitivity table does) and plans under `options.budget`. Layers
+ * the taps cannot reach are left out with a reason (they stay float).
+ */
+export async function planLayers(source: OnnxModel, targets: readonly WeightTarget[], options: PlanOptions, ctx: JobContext): Promise<{ plan: MixedPrecisionPlan; layers: PlanLayer[]; skipped: SkippedRewrite[]; batches: number; synthetic: boolean }> {
+  const inputs = await inputBatches(source, { calibration: options.calibration }, true);
+  const groups = calibrationGroups(source, targets, inputs.calib !== undefined, options.hessianBudgetBytes ?? DEFAULT_HESSIAN_BUDGET);
+  const byLayer = new Map(targets.map((t) => [t.layer, t]));
+  const opset = source.opsetVersion() ?? 1;
+  const layers: PlanLayer[] = [];
+  const skipped: SkippedRewrite[] = [];
+  let batches = 0;
+  let done = 0;
+  for (const group of groups) {
+    const cal = await calibrateGroup(source, group, inputs.calib, { done, total: targets.length }, ctx);
+    if (cal.batches !== undefined) batches = cal.batches;
+    for (const name of group.layers) {
+      throwIfCancelled(ctx);
+      const target = byLayer.get(name);
+      const h = cal.hessians.get(name);
+      done++;
+      if (!target) continue;
+      if (!h) {
+        skipped.push({ layer: name, reason: 'calibration cannot reach this layer, so it has no sensitivity; kept in float' });
+        continue;
+      }
+      ctx.progress(`measuring ${name}`, 0.35 + (0.65 * done) / targets.length);
+      const W = { rows: target.outFeatures, cols: target.inFeatures, data: canonicalWeight(source, target) };
+      try {
+        const s = layerSensitivity(W, { rows: W.cols, cols: W.cols, data: h.hessian }, { candidates: QUANT_CANDIDATES, isCancelled: ctx.isCancelled, eigenMaxIterations: 50 });
+        const errors: PlanLayer['errors'] = {};
+        for (const c of s.candidates) if (c.id === 'int8-channel' || c.id === 'int4-g128' || c.id === 'int4-channel') errors[c.id] = c.relativeError ?? 0;
+        // Below opset 21 a 4-bit per-channel weight is 4-bit only as one MatMulNBits block
+        // (K ≤ 256); otherwise it would sit in an INT8 container and cost 8 bits, not the 4 planned.
+        if (target.inFeatures > NBITS_MAX_BLOCK && opset < BLOCKED_DQ_OPSET) delete errors['int4-channel'];
+        layers.push({ layer: name, inFeatures: target.inFeatures, outFeatures: target.outFeatures, errors });
+      } catch (e) {
+        if (isCancelledError(e)) throw new CancelledError();
+        throw e;
+      }
+    }
+  }
+  if (!layers.length) throw new RangeError('calibration reached none of the layers, so there is nothing to plan');
+  return { plan: planMixedPrecision(layers, options.budget), layers, skipped, batches, synthetic: inputs.calibSynthetic };
+}
+
+/** The `planQuantization` job: a plan and its table, nothing written. */
+export async function planQuantization(params: PlanParams, ctx: JobContext): Promise<PlanResult> {
+  const t0 = performance.now();
+  const bytes = await readFile(params.path).catch((e: unknown) => {
+    throw new FormatError(`cannot read ${params.path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
+  });
+  const source = OnnxModel.fromBytes(bytes, params.path);
+  const { targets, skipped } = selectTargets(source, params.layers);
+  if (!targets.length) throw new RangeError('no MatMul or Gemm with a constant 2-D float weight to plan for');
+  const r = await planLayers(source, targets, params, ctx);
+  ctx.progress('done', 1);
+  return { plan: r.plan, layers: r.layers, synthetic: r.synthetic, calibrationBatches: r.batches, skipped: [...skipped, ...r.skipped], seconds: (performance.now() - t0) / 1000 };
+}

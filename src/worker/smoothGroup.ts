@@ -1,0 +1,43 @@
+import type { NameAllocator, SkippedRewrite, WeightTarget } from '../core/onnx/rewrite';
+import type { OnnxModel } from '../core/onnx/OnnxModel';
+import { applySmoothQuant } from '../core/onnx/rewrite/smoothQuant';
+import { smoothedAbsmax, smoothedHessian } from '../core/quant/smoothQuant';
+import type { SmoothingReport } from '../protocol/quantizeTypes';
+import type { LayerHessian } from './layerCalibration';
+
+/** max/median of the channel absmax (SmoothQuant's "difficulty"); null when the median is 0. */
+function difficulty(absmax: ArrayLike<number>): number | null {
+  const sorted = Array.from(absmax).sort((a, b) => a - b);
+  if (!sorted.length) return null;
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return median > 0 ? sorted[sorted.length - 1] / median : null;
+}
+
+/**
+ * Smooths one calibration group's layers in `model` (SmoothQuant, migration strength α) and
+ * returns their statistics as the smoothed model would have measured them: X' = X·diag(1/s), so
+ * absmax'_j = absmax_j / s_j and H' = diag(1/s)·H·diag(1/s). No second calibration is needed.
+ */
+export function smoothGroup(model: OnnxModel, targets: readonly WeightTarget[], stats: ReadonlyMap<string, LayerHessian>, alpha: number, names: NameAllocator): { reports: SmoothingReport[]; skipped: SkippedRewrite[]; stats: Map<string, LayerHessian> } {
+  const { smoothed, skipped } = applySmoothQuant(model, targets, (layer) => stats.get(layer)?.absmax, { alpha, names });
+  const out = new Map(stats);
+  const reports: SmoothingReport[] = [];
+  for (const a of smoothed) {
+    const first = stats.get(a.layers[0]);
+    if (!first) continue;
+    // Layers reading one X share one Hessian array: transform it once.
+    const d = first.absmax.length;
+    const hessian = smoothedHessian(first.hessian, d, a.scales);
+    const absmax = Array.from(smoothedAbsmax(first.absmax, a.scales));
+    for (const layer of a.layers) {
+      const h = stats.get(layer);
+      if (h) out.set(layer, { hessian, rows: h.rows, absmax });
+    }
+    reports.push({
+      activation: a.activation, layers: a.layers, alpha: a.alpha, foldedInto: a.foldedInto, mulNode: a.mulNode,
+      minScale: a.minScale, maxScale: a.maxScale, difficultyBefore: difficulty(first.absmax), difficultyAfter: difficulty(absmax),
+    });
+  }
+  return { reports, skipped, stats: out };
+}
