@@ -13,11 +13,11 @@ import { layoutFor, type QuantizedWeight } from '../../../src/core/quant/QuantSc
 import { dequantize } from '../../../src/core/quant/dequantize';
 import { roundHalfEven } from '../../../src/core/quant/roundHalfEven';
 import { quantizeRtn } from '../../../src/core/quant/rtn';
-import { seededRandom } from '../../../src/core/random/seededRandom';
 import { calibrate } from '../../../src/worker/calibrate';
 import { QUIET_JOB } from '../../../src/worker/JobContext';
-import { openSession, type RunTensor, type SessionOptions } from '../../../src/worker/ort';
+import type { RunTensor } from '../../../src/worker/ort';
 import { fixture } from '../support/paths';
+import { normalFloats, relativeL2, runWith } from './rewriteSupport';
 
 const TINY = fixture('workspace', 'tiny_mlp.onnx');
 const TRANSFORMER = fixture('onnx', 'transformer.onnx');
@@ -28,35 +28,6 @@ const INJECTED = [3, 11, 19, 27];
 const NORM_FED = /\/(blocks\.\d\/(q|k|v|fc1)|head)\/MatMul$/;
 const W8 = { bits: 8, symmetric: true, granularity: 'channel' } as const;
 const rtn8 = (W: MatrixLike): QuantizedWeight => quantizeRtn(W, W8);
-
-function normalFloats(dims: readonly number[], seed: number): RunTensor {
-  const rnd = seededRandom(seed);
-  const n = dims.reduce((a, b) => a * b, 1);
-  const data = Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd()));
-  return { type: 'float32', dims, data };
-}
-
-async function runWith(model: Uint8Array | string, feeds: Record<string, RunTensor>, options: SessionOptions = {}): Promise<Record<string, RunTensor>> {
-  const s = await openSession(model, { threads: 1, ...options });
-  try {
-    return await s.run(feeds);
-  } finally {
-    await s.release();
-  }
-}
-
-/** ‖a − b‖ / ‖b‖ over every output of `b`. */
-function relativeL2(a: Record<string, RunTensor>, b: Record<string, RunTensor>): number {
-  let num = 0, den = 0;
-  for (const [name, t] of Object.entries(b)) {
-    const x = a[name].data as Float32Array, y = t.data as Float32Array;
-    for (let i = 0; i < y.length; i++) {
-      num += (x[i] - y[i]) ** 2;
-      den += y[i] ** 2;
-    }
-  }
-  return Math.sqrt(num / den);
-}
 
 /** Per-layer input-channel absmax from calibration over `feeds`. */
 async function layerAbsmax(path: string, feeds: readonly Record<string, RunTensor>[]): Promise<Map<string, number[]>> {

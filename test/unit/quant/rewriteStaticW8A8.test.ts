@@ -10,48 +10,17 @@ import type { QuantizedWeight } from '../../../src/core/quant/QuantScheme';
 import { dequantize } from '../../../src/core/quant/dequantize';
 import { roundHalfEven } from '../../../src/core/quant/roundHalfEven';
 import { quantizeRtn } from '../../../src/core/quant/rtn';
-import { seededRandom } from '../../../src/core/random/seededRandom';
 import { calibrate } from '../../../src/worker/calibrate';
 import { QUIET_JOB } from '../../../src/worker/JobContext';
-import { openSession, type RunTensor, type SessionOptions } from '../../../src/worker/ort';
+import type { RunTensor } from '../../../src/worker/ort';
 import { fixture } from '../support/paths';
+import { normalFloats, relativeL2, runWith } from './rewriteSupport';
 
 const TINY = fixture('workspace', 'tiny_mlp.onnx');
 const TRANSFORMER = fixture('onnx', 'transformer.onnx');
 const PRENORM = fixture('smooth', 'prenorm.onnx');
 const BASIC = { optimization: 'basic' } as const;
 const ALL = { optimization: 'all' } as const;
-
-/** A float32 tensor of standard normal values (calibration and evaluation draw from the same distribution). */
-function normalFloats(dims: readonly number[], seed: number): RunTensor {
-  const rnd = seededRandom(seed);
-  const n = dims.reduce((a, b) => a * b, 1);
-  const data = Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd()));
-  return { type: 'float32', dims, data };
-}
-
-/** Runs a model once (one thread) with the given session options. */
-async function runWith(model: Uint8Array | string, feeds: Record<string, RunTensor>, options: SessionOptions = {}): Promise<Record<string, RunTensor>> {
-  const s = await openSession(model, { threads: 1, ...options });
-  try {
-    return await s.run(feeds);
-  } finally {
-    await s.release();
-  }
-}
-
-/** ‖a − b‖ / ‖b‖ over every output of `b`. */
-function relativeL2(a: Record<string, RunTensor>, b: Record<string, RunTensor>): number {
-  let num = 0, den = 0;
-  for (const [name, t] of Object.entries(b)) {
-    const x = a[name].data as Float32Array, y = t.data as Float32Array;
-    for (let i = 0; i < y.length; i++) {
-      num += (x[i] - y[i]) ** 2;
-      den += y[i] ** 2;
-    }
-  }
-  return Math.sqrt(num / den);
-}
 
 /** One absmax per activation: the max over every channel of every layer that reads it (layers sharing X agree). */
 async function activationAbsmax(model: OnnxModel, feeds: readonly Record<string, RunTensor>[]): Promise<Map<string, number>> {

@@ -3,6 +3,7 @@ import { OnnxModel } from '../../../src/core/onnx/OnnxModel';
 import { ElementType } from '../../../src/core/onnx/onnxMessages';
 import { canonicalWeight, findWeightTargets, NameAllocator, type RewriteRecord, type WeightTarget } from '../../../src/core/onnx/rewrite';
 import { dequantize, quantizeRtn, transposeWeight, type QuantizedWeight, type QuantScheme } from '../../../src/core/quant';
+import { seededRandom } from '../../../src/core/random/seededRandom';
 import { openSession, type RunTensor, type SessionOptions } from '../../../src/worker/ort';
 
 /** A rewrite under test. */
@@ -40,6 +41,14 @@ export async function rewriteWithReference(
     records.push(rewrite(quantized, t, q, names));
   }
   return { quantized, reference, records };
+}
+
+/** A float32 tensor of standard normal values (Box–Muller over a seeded generator). */
+export function normalFloats(dims: readonly number[], seed: number): RunTensor {
+  const rnd = seededRandom(seed);
+  const n = dims.reduce((a, b) => a * b, 1);
+  const data = Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd()));
+  return { type: 'float32', dims, data };
 }
 
 /** ‖a − b‖ / ‖b‖ over every element of the float outputs. */

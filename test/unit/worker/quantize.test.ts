@@ -11,6 +11,7 @@ import { calibrate } from '../../../src/worker/calibrate';
 import { CancelledError, QUIET_JOB } from '../../../src/worker/JobContext';
 import { quantizeModel } from '../../../src/worker/quantize';
 import type { QuantizeReport } from '../../../src/protocol/quantizeTypes';
+import { captureOutput, type Captured } from '../support/captureOutput';
 import { OCR_LAYERS, transformModels } from '../support/transformModels';
 
 const { dir, tiny: TINY, transformer: TRANSFORMER, ocr: OCR } = transformModels('quantscope-quantize-');
@@ -147,18 +148,9 @@ test('cancellation stops the job and leaves no output behind', async () => {
   assert.equal(readdirSync(dir).length, before);
 });
 
-/** Runs the CLI command with stdout and stderr captured. */
-async function cli(argv: readonly string[], json: boolean): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
-  const stdout = process.stdout.write.bind(process.stdout), stderr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => { out += String(chunk); return true; });
-  process.stderr.write = ((chunk: string | Uint8Array) => { err += String(chunk); return true; });
-  try {
-    return { code: await runQuantize(argv, json), out, err };
-  } finally {
-    process.stdout.write = stdout;
-    process.stderr.write = stderr;
-  }
+/** Runs `quantscope quantize` with its output captured. */
+function cli(argv: readonly string[], json: boolean): Promise<Captured> {
+  return captureOutput(() => runQuantize(argv, json));
 }
 
 test('the CLI quantizes with a layer regex, prints JSON or text, and refuses an existing -o', async () => {

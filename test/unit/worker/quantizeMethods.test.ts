@@ -9,6 +9,7 @@ import { QUIET_JOB } from '../../../src/worker/JobContext';
 import { planQuantization } from '../../../src/worker/planQuantization';
 import { quantizeModel } from '../../../src/worker/quantize';
 import type { QuantizeReport } from '../../../src/protocol/quantizeTypes';
+import { captureOutput, type Captured } from '../support/captureOutput';
 import { fixture } from '../support/paths';
 import { OCR_LAYERS, transformModels } from '../support/transformModels';
 
@@ -130,18 +131,9 @@ test('every method runs end to end on the torch transformer and on PP-OCR', asyn
   }
 });
 
-/** Runs the CLI with stdout and stderr captured. */
-async function cli(argv: readonly string[], json: boolean): Promise<{ code: number; out: string; err: string }> {
-  let out = '', errText = '';
-  const stdout = process.stdout.write.bind(process.stdout), stderr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => { out += String(chunk); return true; });
-  process.stderr.write = ((chunk: string | Uint8Array) => { errText += String(chunk); return true; });
-  try {
-    return { code: await runQuantize(argv, json), out, err: errText };
-  } finally {
-    process.stdout.write = stdout;
-    process.stderr.write = stderr;
-  }
+/** Runs `quantscope quantize` with its output captured. */
+function cli(argv: readonly string[], json: boolean): Promise<Captured> {
+  return captureOutput(() => runQuantize(argv, json));
 }
 
 test('the CLI takes --method smoothquant|llmint8|plan, --alpha, --threshold, --budget-bits, --plan-only and --recipe', async () => {
