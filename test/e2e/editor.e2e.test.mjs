@@ -199,28 +199,35 @@ describe('Quantscope in code-server (installed .vsix)', { timeout: 600_000 }, ()
     await editor.locator('.vt-row.selected').waitFor({ timeout: 10_000 });
   });
 
-  test('right-click Quantize Layer… walks the QuickPicks, writes a new model and opens the diff and the report', async () => {
+  /** Right-clicks `file` in the Explorer and chooses Quantize Layer…, retrying until the first QuickPick shows. */
+  async function quantizeFromExplorer(file) {
     // The context menu sometimes closes before a click lands; try again until the flow starts.
     const item = page.locator('.context-view .action-item', { hasText: 'Quantize Layer…' }).first();
     const firstStep = page.locator('.quick-input-widget', { hasText: 'layers' }).first();
     for (let attempt = 0; ; attempt++) {
       await page.keyboard.press('Escape');
-      await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'tiny_mlp.onnx' }).first().click({ button: 'right' });
+      await page.locator('.explorer-folders-view .monaco-list-row', { hasText: file }).first().click({ button: 'right' });
       try {
         await item.waitFor({ state: 'visible', timeout: 5_000 });
         await item.hover();
         await item.click();
         await firstStep.waitFor({ state: 'visible', timeout: 8_000 });
-        break;
+        return;
       } catch (e) {
         if (attempt >= 3) throw e;
       }
     }
-    const step = async (placeholderOrTitle, row) => {
-      await page.locator('.quick-input-widget', { hasText: placeholderOrTitle }).first().waitFor({ state: 'visible', timeout: 30_000 });
-      if (row) await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().click();
-      else await page.keyboard.press('Enter');
-    };
+  }
+
+  /** Waits for the QuickPick whose title or placeholder has `placeholderOrTitle`, then clicks `row` (or accepts). */
+  async function step(placeholderOrTitle, row) {
+    await page.locator('.quick-input-widget', { hasText: placeholderOrTitle }).first().waitFor({ state: 'visible', timeout: 30_000 });
+    if (row) await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().click();
+    else await page.keyboard.press('Enter');
+  }
+
+  test('right-click Quantize Layer… walks the QuickPicks, writes a new model and opens the diff and the report', async () => {
+    await quantizeFromExplorer('tiny_mlp.onnx');
     await step('layers'); // both layers are ticked; accept them
     await step('method', 'RTN');
     await step('bits and output format', 'INT4 MatMulNBits');
@@ -234,6 +241,26 @@ describe('Quantscope in code-server (installed .vsix)', { timeout: 600_000 }, ()
     assert.match(report, /tiny_mlp\.onnx → tiny_mlp\.q4\.onnx/);
     assert.match(report, /relative L2/);
     await shot('quantize-diff-and-report');
+  });
+
+  test('a mixed-precision plan opens as a recipe; its Apply lens quantizes by it and opens the diff', async () => {
+    await quantizeFromExplorer('ppocr_rec.onnx');
+    await step('layers');
+    await step('method', 'Mixed-precision plan');
+    await step('budget', '6 bits per weight');
+    await step('how the weights are rounded', 'RTN');
+    await step('calibration data', 'Generated inputs');
+    await page.locator('.tabs-container .tab', { hasText: 'ppocr_rec.plan.qrecipe.yaml' }).waitFor({ state: 'visible', timeout: 120_000 });
+    await page.locator('.monaco-editor .view-lines', { hasText: 'int8-channel' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+    const lens = page.locator('.monaco-editor .codelens-decoration a', { hasText: 'Apply this plan' }).first();
+    await lens.waitFor({ state: 'visible', timeout: 30_000 });
+    await shot('plan-recipe');
+    await lens.click();
+    await page.locator('.tabs-container .tab', { hasText: 'ppocr_rec.onnx ↔ ppocr_rec.mixed.onnx' }).waitFor({ state: 'visible', timeout: 120_000 });
+    const preview = await webviewShowing('h2:has-text("Mixed-precision plan")', 60_000);
+    const report = await preview.locator('body').innerText();
+    assert.match(report, /int8-channel/);
+    await shot('plan-diff-and-report');
   });
 
   test('Benchmark Model… compares the FP32 PP-OCRv4 recognizer with its INT8 and INT4 outputs and explains the result', async () => {
