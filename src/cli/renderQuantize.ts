@@ -13,7 +13,7 @@ export function renderQuantize(r: QuantizeReport): string {
   }
   if (r.plan) {
     const budget = r.plan.budget === null ? 'given plan' : r.plan.budget.kind === 'bits' ? `budget ${r.plan.budget.bitsPerWeight} bits per weight` : `error budget ${r.plan.budget.maxError}`;
-    lines.push(`Plan (${budget})${r.plan.plannedBitsPerWeight === null ? '' : `: planned ${r.plan.plannedBitsPerWeight.toFixed(2)} bits per weight, summed error ${num(r.plan.plannedError)}`}`);
+    lines.push(`Plan (${budget})${r.plan.plannedBitsPerWeight === null ? '' : `: planned ${r.plan.plannedBitsPerWeight.toFixed(2)} bits per weight, summed error ${num(r.plan.plannedError)}`}${r.plan.storedBitsPerWeight === undefined ? '' : `; stored ${r.plan.storedBitsPerWeight.toFixed(2)} bits per weight over the planned layers`}`);
     if (r.plan.note) lines.push(`  ${r.plan.note}`);
   }
   lines.push('');

@@ -101,6 +101,8 @@ export interface AppliedPlan {
   /** Σ of the planned layer errors and the planned average bits per weight; null for a given plan. */
   readonly plannedError: number | null;
   readonly plannedBitsPerWeight: number | null;
+  /** What the written model stores over the same layers (float ones at 32 bits), for comparison with the plan. */
+  readonly storedBitsPerWeight?: number;
   readonly note: string | null;
 }
 

@@ -18,8 +18,14 @@ import { calibrateGroup, calibrationGroups, DEFAULT_HESSIAN_BUDGET, inputBatches
 /** The candidate precisions a plan chooses among (2:4 pruning is not one). */
 const QUANT_CANDIDATES = DEFAULT_SENSITIVITY_CANDIDATES.filter((c) => c.kind === 'quant');
 
-/** The largest MatMulNBits block: per-channel INT4 fits one block only up to this many inputs. */
-const NBITS_MAX_BLOCK = NBITS_BLOCK_SIZES[NBITS_BLOCK_SIZES.length - 1];
+/**
+ * Stored bits of a symmetric 4-bit N×K weight as MatMulNBits with blocks of `block`: each row
+ * holds ⌈K/block⌉ whole blocks of 4-bit codes and one float32 scale per block (zero points are
+ * the default 8 and not stored).
+ */
+function nbitsBits(N: number, K: number, block: number): number {
+  return N * Math.ceil(K / block) * (4 * block + 32);
+}
 
 /** What {@link planLayers} needs from the job's parameters. */
 export interface PlanOptions {
@@ -61,10 +67,18 @@ export async function planLayers(source: OnnxModel, targets: readonly WeightTarg
         const s = layerSensitivity(W, { rows: W.cols, cols: W.cols, data: h.hessian }, { candidates: QUANT_CANDIDATES, isCancelled: ctx.isCancelled, eigenMaxIterations: 50 });
         const errors: PlanLayer['errors'] = {};
         for (const c of s.candidates) if (c.id === 'int8-channel' || c.id === 'int4-g128' || c.id === 'int4-channel') errors[c.id] = c.relativeError ?? 0;
-        // Below opset 21 a 4-bit per-channel weight is 4-bit only as one MatMulNBits block
-        // (K ≤ 256); otherwise it would sit in an INT8 container and cost 8 bits, not the 4 planned.
-        if (target.inFeatures > NBITS_MAX_BLOCK && opset < BLOCKED_DQ_OPSET) delete errors['int4-channel'];
-        layers.push({ layer: name, inFeatures: target.inFeatures, outFeatures: target.outFeatures, errors });
+        // Below opset 21 4-bit weights are written as MatMulNBits, whose rows are padded to whole
+        // blocks: budget what will be stored. A per-channel row is 4-bit only as one block
+        // (K ≤ 256); a wider one would sit in an INT8 container, so it is not offered.
+        let storedBits: PlanLayer['storedBits'];
+        if (opset < BLOCKED_DQ_OPSET) {
+          const K = target.inFeatures, N = target.outFeatures;
+          const oneBlock = NBITS_BLOCK_SIZES.find((b) => b >= K);
+          storedBits = { 'int4-g128': K <= 128 && oneBlock !== undefined ? nbitsBits(N, K, oneBlock) : nbitsBits(N, K, 128) };
+          if (oneBlock === undefined) delete errors['int4-channel'];
+          else storedBits['int4-channel'] = nbitsBits(N, K, oneBlock);
+        }
+        layers.push({ layer: name, inFeatures: target.inFeatures, outFeatures: target.outFeatures, errors, ...(storedBits ? { storedBits } : {}) });
       } catch (e) {
         if (isCancelledError(e)) throw new CancelledError();
         throw e;

@@ -138,6 +138,8 @@ export async function quantizeModel(params: QuantizeParams, ctx: JobContext): Pr
   let applied: AppliedPlan | undefined;
   let planSeconds = 0;
   const choiceOf = new Map<string, PlanChoice>();
+  // Weights a plan keeps in float: the stored average over the planned layers counts them at 32 bits.
+  let floatPlanned = 0;
   if (params.method === 'plan') {
     if (params.plan) {
       const known = new Set(targets.map((t) => t.layer));
@@ -153,7 +155,11 @@ export async function quantizeModel(params: QuantizeParams, ctx: JobContext): Pr
       skippedAll.push(...planned.skipped);
       applied = { budget: params.budget ?? null, choices: Object.fromEntries(choiceOf), plannedError: planned.plan.totalError, plannedBitsPerWeight: planned.plan.bitsPerWeight, note: planned.plan.note };
     }
-    for (const t of targets) if ((choiceOf.get(t.layer) ?? 'float') === 'float') skippedAll.push({ layer: t.layer, reason: 'kept in float by the plan' });
+    for (const t of targets) {
+      if ((choiceOf.get(t.layer) ?? 'float') !== 'float') continue;
+      skippedAll.push({ layer: t.layer, reason: 'kept in float by the plan' });
+      floatPlanned += t.inFeatures * t.outFeatures;
+    }
     targets = targets.filter((t) => (choiceOf.get(t.layer) ?? 'float') !== 'float');
     if (!targets.length) throw new RangeError('the plan keeps every layer in float: nothing to quantize');
   }
@@ -290,7 +296,7 @@ export async function quantizeModel(params: QuantizeParams, ctx: JobContext): Pr
     weightRounding: resolved.rounding,
     ...(smoothing.length ? { smoothing } : {}),
     ...(params.method === 'llmint8' ? { threshold } : {}),
-    ...(applied ? { plan: applied } : {}),
+    ...(applied ? { plan: { ...applied, storedBitsPerWeight: (quantizedWeightBytes * 8 + floatPlanned * 32) / (quantizedWeights + floatPlanned) } } : {}),
     warnings,
   };
 }

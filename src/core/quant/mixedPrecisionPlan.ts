@@ -67,6 +67,16 @@ export interface PlanLayer {
   readonly outFeatures: number;
   /** Relative error per candidate; a missing entry means the candidate is unavailable for this layer. */
   readonly errors: Partial<Record<QuantPlanChoice, number>>;
+  /**
+   * Total stored bits per candidate where the writer stores other than {@link choiceBits} counts
+   * (a kernel that pads rows to whole blocks); the plan budgets what will be on disk.
+   */
+  readonly storedBits?: Partial<Record<QuantPlanChoice, number>>;
+}
+
+/** The stored bits of `choice` for layer `l`: the writer's figure when given, else {@link choiceBits}. */
+export function layerChoiceBits(l: PlanLayer, choice: PlanChoice): number {
+  return (choice === 'float' ? undefined : l.storedBits?.[choice]) ?? choiceBits(choice, l.inFeatures, l.outFeatures);
 }
 
 /** What the plan must meet. */
@@ -274,7 +284,7 @@ export function summarizePlan(layers: readonly PlanLayer[], choices: Readonly<Re
       if (!isPlanChoice(choice)) throw new RangeError(`layer ${l.layer}: unknown precision ${String(choice)}`);
       const error = choice === 'float' ? 0 : l.errors[choice];
       if (error === undefined) throw new RangeError(`layer ${l.layer}: no error measured for ${choice}`);
-      return { choice, bits: choiceBits(choice, l.inFeatures, l.outFeatures), error };
+      return { choice, bits: layerChoiceBits(l, choice), error };
     }),
   );
 }
@@ -305,7 +315,7 @@ function prepare(layers: readonly PlanLayer[], budget: PlanBudget, allowed: read
       const error = choice === 'float' ? 0 : l.errors[choice];
       if (error === undefined) continue;
       if (!Number.isFinite(error) || error < 0) throw new RangeError(`layer ${l.layer}: error of ${choice} must be finite and ≥ 0, got ${error}`);
-      all.push({ choice, bits: choiceBits(choice, l.inFeatures, l.outFeatures), error });
+      all.push({ choice, bits: layerChoiceBits(l, choice), error });
     }
     if (all.length === 0) throw new RangeError(`layer ${l.layer}: none of the allowed precisions (${allowed.join(', ')}) is available`);
     return paretoFront(all);

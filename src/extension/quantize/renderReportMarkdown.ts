@@ -83,7 +83,8 @@ export function renderReportMarkdown(r: QuantizeReport): string {
   }
   if (r.plan) {
     const budget = r.plan.budget === null ? 'a given plan' : r.plan.budget.kind === 'bits' ? `a budget of ${r.plan.budget.bitsPerWeight} bits per weight` : `an error budget of ${r.plan.budget.maxError}`;
-    out.push('', '## Mixed-precision plan', '', `Planned for ${budget}${r.plan.plannedBitsPerWeight === null ? '' : `: ${r.plan.plannedBitsPerWeight.toFixed(2)} bits per weight expected, summed layer error ${e(r.plan.plannedError)}`}.${r.plan.note ? ` ${r.plan.note}` : ''}`, '');
+    const stored = r.plan.storedBitsPerWeight === undefined ? '' : ` The written model stores ${r.plan.storedBitsPerWeight.toFixed(2)} bits per weight over these layers (float ones at 32; MatMulNBits pads rows to whole blocks).`;
+    out.push('', '## Mixed-precision plan', '', `Planned for ${budget}${r.plan.plannedBitsPerWeight === null ? '' : `: ${r.plan.plannedBitsPerWeight.toFixed(2)} bits per weight expected, summed layer error ${e(r.plan.plannedError)}`}.${stored}${r.plan.note ? ` ${r.plan.note}` : ''}`, '');
     out.push('| layer | precision |', '| --- | --- |', ...Object.entries(r.plan.choices).map(([layer, c]) => `| ${layer} | ${c} |`));
   }
   if (r.skipped.length) out.push('', '## Not quantized', '', ...r.skipped.map((s) => `- ${s.layer}: ${s.reason}`));
