@@ -51,7 +51,7 @@ function modelVerdicts(m: ModelBench, cpu: CpuFeatures, baseline: boolean): stri
   } else if (dq === 0 && (m.graphOps.DequantizeLinear ?? 0) > 0) {
     const fusedInto = ['MatMulNBits', 'QLinearMatMul', 'QGemm', 'MatMulIntegerToFloat'].filter((op) => ran(m, op) && !m.graphOps[op]);
     out.push(fusedInto.length
-      ? `${name}: the graph's ${m.graphOps.DequantizeLinear} DequantizeLinear nodes did not run: ONNX Runtime fused DequantizeLinear→MatMul into ${fusedInto.join(', ')} (${fusedInto.map((op) => share(m, op)).join(', ')}), so this weight-only QDQ model does not dequantize to float on every run.`
+      ? `${name}: the graph's ${m.graphOps.DequantizeLinear} DequantizeLinear nodes did not run: ONNX Runtime fused DequantizeLinear→MatMul into ${fusedInto.join(', ')} (${fusedInto.map((op) => share(m, op)).join(', ')}), so this QDQ model does not dequantize to float on every run.`
       : `${name}: the graph's ${m.graphOps.DequantizeLinear} DequantizeLinear nodes did not run as such: ONNX Runtime folded them into float weights at load, so the model runs in float like the original.`);
   }
   if (ran(m, 'MatMulNBits')) {

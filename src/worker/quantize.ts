@@ -14,7 +14,7 @@ import { findWeightTargets, NameAllocator, type SkippedRewrite, type WeightTarge
 import { outlierChannels } from '../core/onnx/rewrite/int8Decomposition';
 import { activationQuant, ActivationQdq } from '../core/onnx/rewrite/staticW8A8';
 import { BLOCKED_DQ_OPSET } from '../core/onnx/rewrite/weightOnlyQdq';
-import { schemeOfChoice, type PlanChoice } from '../core/quant/mixedPrecisionPlan';
+import { isPlanChoice, PLAN_CHOICES, schemeOfChoice, type PlanChoice } from '../core/quant/mixedPrecisionPlan';
 import type { QuantScheme } from '../core/quant/QuantScheme';
 import { CancelledError, throwIfCancelled, type JobContext } from './JobContext';
 import { finishTransform, inputWarnings } from './finishTransform';
@@ -145,6 +145,8 @@ export async function quantizeModel(params: QuantizeParams, ctx: JobContext): Pr
       const known = new Set(targets.map((t) => t.layer));
       const unknown = Object.keys(params.plan).filter((l) => !known.has(l));
       if (unknown.length) throw new RangeError(`the plan names layers this model has no rewritable MatMul/Gemm for: ${unknown.slice(0, 5).join(', ')}`);
+      const bad = Object.entries(params.plan).find(([, c]) => !isPlanChoice(c));
+      if (bad) throw new RangeError(`the plan gives ${bad[0]} the precision "${String(bad[1])}"; use ${PLAN_CHOICES.join(', ')}`);
       for (const [layer, choice] of Object.entries(params.plan)) choiceOf.set(layer, choice);
       applied = { budget: params.budget ?? null, choices: { ...params.plan }, plannedError: null, plannedBitsPerWeight: null, note: 'plan given (edited or from a recipe)' };
     } else {

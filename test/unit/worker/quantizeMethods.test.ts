@@ -119,6 +119,7 @@ test('a mixed-precision plan on PP-OCR meets its budget, and an edited plan is a
   assert.ok(e.skipped.some((s) => s.layer === OCR_LAYERS[2] && /float by the plan/.test(s.reason)));
   await assert.rejects(quantizeModel({ path: OCR, method: 'plan', bits: 8, format: 'qdq', plan: { nope: 'int8-channel' } }, QUIET_JOB), /no rewritable/);
   await assert.rejects(quantizeModel({ path: OCR, method: 'plan', bits: 8, format: 'qdq', plan: { [OCR_LAYERS[0]]: 'float' } }, QUIET_JOB), /every layer in float/);
+  await assert.rejects(quantizeModel({ path: OCR, method: 'plan', bits: 8, format: 'qdq', plan: JSON.parse(`{"${OCR_LAYERS[0]}": "int2"}`) as Record<string, 'float'> }, QUIET_JOB), /precision "int2"/);
 });
 
 test('every method runs end to end on the torch transformer and on PP-OCR', async () => {
