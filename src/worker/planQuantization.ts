@@ -9,7 +9,7 @@ import { isCancelledError } from '../core/linalg/CancelledError';
 import { OnnxModel } from '../core/onnx/OnnxModel';
 import { canonicalWeight, NBITS_BLOCK_SIZES, type SkippedRewrite, type WeightTarget } from '../core/onnx/rewrite';
 import { BLOCKED_DQ_OPSET } from '../core/onnx/rewrite/weightOnlyQdq';
-import { planMixedPrecision, type MixedPrecisionPlan, type PlanLayer } from '../core/quant/mixedPrecisionPlan';
+import { planFromSensitivity, planMixedPrecision, type MixedPrecisionPlan, type PlanLayer } from '../core/quant/mixedPrecisionPlan';
 import { DEFAULT_SENSITIVITY_CANDIDATES, layerSensitivity } from '../core/quant/sensitivity';
 import type { PlanParams, PlanResult, QuantizeCalibration } from '../protocol/quantizeTypes';
 import { CancelledError, throwIfCancelled, type JobContext } from './JobContext';
@@ -65,8 +65,8 @@ export async function planLayers(source: OnnxModel, targets: readonly WeightTarg
       const W = { rows: target.outFeatures, cols: target.inFeatures, data: canonicalWeight(source, target) };
       try {
         const s = layerSensitivity(W, { rows: W.cols, cols: W.cols, data: h.hessian }, { candidates: QUANT_CANDIDATES, isCancelled: ctx.isCancelled, eigenMaxIterations: 50 });
-        const errors: PlanLayer['errors'] = {};
-        for (const c of s.candidates) if (c.id === 'int8-channel' || c.id === 'int4-g128' || c.id === 'int4-channel') errors[c.id] = c.relativeError ?? 0;
+        const [row] = planFromSensitivity([{ layer: name, outFeatures: target.outFeatures, sensitivity: s }]);
+        const errors = { ...row.errors };
         // Below opset 21 4-bit weights are written as MatMulNBits, whose rows are padded to whole
         // blocks: budget what will be stored. A per-channel row is 4-bit only as one block
         // (K ≤ 256); a wider one would sit in an INT8 container, so it is not offered.
@@ -78,7 +78,7 @@ export async function planLayers(source: OnnxModel, targets: readonly WeightTarg
           if (oneBlock === undefined) delete errors['int4-channel'];
           else storedBits['int4-channel'] = nbitsBits(N, K, oneBlock);
         }
-        layers.push({ layer: name, inFeatures: target.inFeatures, outFeatures: target.outFeatures, errors, ...(storedBits ? { storedBits } : {}) });
+        layers.push({ ...row, errors, ...(storedBits ? { storedBits } : {}) });
       } catch (e) {
         if (isCancelledError(e)) throw new CancelledError();
         throw e;
