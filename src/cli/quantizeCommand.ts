@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { runCliJob } from './runCliJob';
+import { PROCESS_OUTPUT, runCliJob, type CliOutput } from './runCliJob';
 import { OnnxModel } from '../core/onnx/OnnxModel';
 import { findWeightTargets } from '../core/onnx/rewrite/weightTargets';
 import { parsePlanRecipe, printPlanRecipe } from '../core/quant/planRecipe';
@@ -168,13 +168,13 @@ export async function quantizeParamsFromArgs(argv: readonly string[]): Promise<Q
  * output, a scheme the format cannot hold, an unreadable model), 130 interrupted. Usage mistakes
  * throw {@link UsageError} for the caller to print with the usage.
  */
-export async function runQuantize(argv: readonly string[], json: boolean): Promise<number> {
+export async function runQuantize(argv: readonly string[], json: boolean, output: CliOutput = PROCESS_OUTPUT): Promise<number> {
   const params = await quantizeParamsFromArgs(argv);
   if (argv.includes('--plan-only')) {
     if (params.method !== 'plan' || !params.budget) throw new UsageError('--plan-only goes with --method plan and a budget');
     const planParams: PlanParams = { path: params.path, budget: params.budget, ...(params.calibration ? { calibration: params.calibration } : {}), ...(params.layers ? { layers: params.layers } : {}) };
     const weights = params.weights ?? 'rtn';
-    return runCliJob('quantize', (ctx) => planQuantization(planParams, ctx), (r) => printPlanRecipe(r.plan, { model: basename(params.path), weights, layers: r.layers, budget: planParams.budget }), json, 'interrupted; no plan was made');
+    return runCliJob('quantize', (ctx) => planQuantization(planParams, ctx), (r) => printPlanRecipe(r.plan, { model: basename(params.path), weights, layers: r.layers, budget: planParams.budget }), json, 'interrupted; no plan was made', output);
   }
-  return runCliJob('quantize', (ctx) => quantizeModel(params, ctx), renderQuantize, json);
+  return runCliJob('quantize', (ctx) => quantizeModel(params, ctx), renderQuantize, json, undefined, output);
 }

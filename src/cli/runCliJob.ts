@@ -16,12 +16,24 @@ export function terminalContext(isCancelled: () => boolean = () => false): JobCo
   };
 }
 
+/** Where a command prints its result (`out`) and its one-line problems (`err`). */
+export interface CliOutput {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+/** The process's standard output and error. */
+export const PROCESS_OUTPUT: CliOutput = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+};
+
 /**
  * Runs a long CLI job: Ctrl-C cancels it (exit 130), problems with the user's files or choices
  * print one line (exit 1), and the result is printed as text or JSON (exit 0). Anything else is a
  * bug and propagates.
  */
-export async function runCliJob<T>(command: string, job: (ctx: JobContext) => Promise<T>, render: (result: T) => string, json: boolean, onInterrupt = 'interrupted; no output was written'): Promise<number> {
+export async function runCliJob<T>(command: string, job: (ctx: JobContext) => Promise<T>, render: (result: T) => string, json: boolean, onInterrupt = 'interrupted; no output was written', output: CliOutput = PROCESS_OUTPUT): Promise<number> {
   let interrupted = false;
   const onSigint = (): void => {
     interrupted = true;
@@ -31,17 +43,17 @@ export async function runCliJob<T>(command: string, job: (ctx: JobContext) => Pr
   try {
     const result = await job(ctx);
     ctx.clear();
-    process.stdout.write(json ? JSON.stringify(result, null, 2) + '\n' : render(result));
+    output.out(json ? JSON.stringify(result, null, 2) + '\n' : render(result));
     return 0;
   } catch (e) {
     ctx.clear();
     if (e instanceof CancelledError) {
-      process.stderr.write(`quantscope ${command}: ${onInterrupt}\n`);
+      output.err(`quantscope ${command}: ${onInterrupt}\n`);
       return 130;
     }
     const code = (e as NodeJS.ErrnoException | undefined)?.code;
     if (e instanceof RangeError || e instanceof TargetExistsError || isFormatError(e) || code === 'ENOENT' || code === 'EACCES') {
-      process.stderr.write(`quantscope ${command}: ${e instanceof Error ? e.message : String(e)}\n`);
+      output.err(`quantscope ${command}: ${e instanceof Error ? e.message : String(e)}\n`);
       return 1;
     }
     throw e;

@@ -1,3 +1,5 @@
+import type { CliOutput } from '../../../src/cli/runCliJob';
+
 /** What a CLI command printed, and its exit code. */
 export interface Captured {
   readonly code: number;
@@ -5,16 +7,13 @@ export interface Captured {
   readonly err: string;
 }
 
-/** Runs a CLI command function with process.stdout and process.stderr captured, restoring them after. */
-export async function captureOutput(run: () => Promise<number>): Promise<Captured> {
+/**
+ * Runs a CLI command with its output collected. The command is handed the sink rather than
+ * process.stdout being replaced: the test runner reports through process.stdout, and a replaced
+ * one would swallow those reports (a test's result, even a failure, would go missing).
+ */
+export async function captureOutput(run: (output: CliOutput) => Promise<number>): Promise<Captured> {
   let out = '', err = '';
-  const stdout = process.stdout.write.bind(process.stdout), stderr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => { out += String(chunk); return true; });
-  process.stderr.write = ((chunk: string | Uint8Array) => { err += String(chunk); return true; });
-  try {
-    return { code: await run(), out, err };
-  } finally {
-    process.stdout.write = stdout;
-    process.stderr.write = stderr;
-  }
+  const code = await run({ out: (t) => { out += t; }, err: (t) => { err += t; } });
+  return { code, out, err };
 }

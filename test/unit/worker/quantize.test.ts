@@ -150,7 +150,7 @@ test('cancellation stops the job and leaves no output behind', async () => {
 
 /** Runs `quantscope quantize` with its output captured. */
 function cli(argv: readonly string[], json: boolean): Promise<Captured> {
-  return captureOutput(() => runQuantize(argv, json));
+  return captureOutput((output) => runQuantize(argv, json, output));
 }
 
 test('the CLI quantizes with a layer regex, prints JSON or text, and refuses an existing -o', async () => {

@@ -138,7 +138,7 @@ test('every method runs end to end on the torch transformer and on PP-OCR', asyn
 
 /** Runs `quantscope quantize` with its output captured. */
 function cli(argv: readonly string[], json: boolean): Promise<Captured> {
-  return captureOutput(() => runQuantize(argv, json));
+  return captureOutput((output) => runQuantize(argv, json, output));
 }
 
 test('the CLI takes --method smoothquant|llmint8|plan, --alpha, --threshold, --budget-bits, --plan-only and --recipe', async () => {
