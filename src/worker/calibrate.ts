@@ -8,6 +8,8 @@ import { FormatError } from '../core/FormatError';
 import { OnnxModel } from '../core/onnx/OnnxModel';
 import { buildCalibrationTaps, type CalibrationTap, type SkippedLayer, type TapOutputs } from '../core/onnx/calibrationTaps';
 import { calibrationFiles, declaredInputs, SyntheticInputs, type Batch, type SyntheticOptions } from '../core/onnx/calibrationInputs';
+import { INT8_OUTLIER_THRESHOLD } from '../core/onnx/rewrite/int8Decomposition';
+import { medianOfSorted } from '../core/stats/maxOverMedian';
 import { formatBytes } from '../core/tensor/formatBytes';
 import { throwIfCancelled, type JobContext } from './JobContext';
 import { openSession, type RunTensor } from './ort';
@@ -35,14 +37,7 @@ export interface CalibrateOptions extends SyntheticOptions {
 }
 
 /** Activation statistics of one layer, all JSON-able. */
-export interface LayerActivationStats {
-  readonly layer: string;
-  readonly opType: 'MatMul' | 'Gemm';
-  readonly weight: string;
-  readonly weightShape: readonly number[];
-  readonly d: number;
-  /** True when the weight is stored [out, in] (Gemm with transB); otherwise [in, out]. */
-  readonly weightTransposed: boolean;
+export interface LayerActivationStats extends Pick<CalibrationTap, 'layer' | 'opType' | 'weight' | 'weightShape' | 'd' | 'weightTransposed'> {
   /** Max |X| per input channel over all calibration rows. */
   readonly absmax: number[];
   /** Outlier channel counts: LLM.int8() (absmax ≥ threshold) and scale-free (absmax > factor × median). */
@@ -115,18 +110,12 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-function median(sorted: Float64Array): number {
-  const n = sorted.length;
-  if (n === 0) return 0;
-  return n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-}
-
 /** The statistics of one layer from its accumulated taps. */
 export function layerStats(tap: CalibrationTap, acc: { readonly absmax: Float32Array; readonly hessian: Float64Array; readonly rows: number }, threshold: number, scaleFreeFactor: number): LayerActivationStats {
   const d = tap.d;
   const absmax = Array.from(acc.absmax);
   const sorted = Float64Array.from(absmax).sort();
-  const med = median(sorted);
+  const med = medianOfSorted(sorted);
   const max = sorted.length ? sorted[sorted.length - 1] : 0;
   let int8 = 0;
   let scaleFree = 0;
@@ -211,7 +200,7 @@ export async function calibrate(model: string | OnnxModel, options: CalibrateOpt
     await session.release();
   }
 
-  const threshold = options.threshold ?? 6;
+  const threshold = options.threshold ?? INT8_OUTLIER_THRESHOLD;
   const scaleFreeFactor = options.scaleFreeFactor ?? 20;
   const layers: LayerCalibration[] = taps.map((t) => {
     const acc = accs.get(t.outputs);

@@ -3,9 +3,11 @@
  * loads it (deleting it if not), validate it against the source on held-out inputs, and measure
  * the sizes and times.
  */
+import { existsSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
+import { nextFreeName } from '../core/io/nextFreeName';
 import { FormatError } from '../core/FormatError';
-import { WriteCancelledError } from '../core/io/atomicWrite';
+import { TargetExistsError, WriteCancelledError } from '../core/io/atomicWrite';
 import type { OnnxModel } from '../core/onnx/OnnxModel';
 import type { Batch } from '../core/onnx/calibrationInputs';
 import type { TransformValidation } from '../protocol/quantizeTypes';
@@ -17,6 +19,17 @@ import { validateTransform } from './validateTransform';
 export async function removeOutput(path: string): Promise<void> {
   await rm(path, { force: true });
   await rm(`${path}.data`, { force: true });
+}
+
+/**
+ * Where a transform writes: `params.output`, refused when it exists unless `overwrite`; else the
+ * next free `model.<suffix>.onnx` beside the source. The save is atomic and refuses an existing
+ * target anyway; asking first fails before any work is done.
+ */
+export function transformOutput(params: { readonly path: string; readonly output?: string; readonly overwrite?: boolean }, suffix: string): string {
+  if (params.output === undefined) return nextFreeName(params.path, suffix);
+  if (!params.overwrite && existsSync(params.output)) throw new TargetExistsError(`${params.output} already exists; choose another name or allow overwriting`);
+  return params.output;
 }
 
 /** What {@link finishTransform} needs besides the model. */

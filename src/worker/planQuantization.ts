@@ -3,8 +3,6 @@
  * (the sensitivity table), and choose per layer among float, INT8 per-channel, INT4 g128 and INT4
  * per-channel under a budget.
  */
-import { readFile } from 'node:fs/promises';
-import { FormatError } from '../core/FormatError';
 import { isCancelledError } from '../core/linalg/CancelledError';
 import { OnnxModel } from '../core/onnx/OnnxModel';
 import { canonicalWeight, NBITS_BLOCK_SIZES, type SkippedRewrite, type WeightTarget } from '../core/onnx/rewrite';
@@ -92,10 +90,7 @@ export async function planLayers(source: OnnxModel, targets: readonly WeightTarg
 /** The `planQuantization` job: a plan and its table, nothing written. */
 export async function planQuantization(params: PlanParams, ctx: JobContext): Promise<PlanResult> {
   const t0 = performance.now();
-  const bytes = await readFile(params.path).catch((e: unknown) => {
-    throw new FormatError(`cannot read ${params.path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
-  });
-  const source = OnnxModel.fromBytes(bytes, params.path);
+  const source = await OnnxModel.load(params.path);
   const { targets, skipped } = selectTargets(source, params.layers);
   if (!targets.length) throw new RangeError('no MatMul or Gemm with a constant 2-D float weight to plan for');
   const r = await planLayers(source, targets, params, ctx);

@@ -3,11 +3,6 @@
  * MatMul/Gemm weights, written as dense zeros into a new model file, checked to load in ONNX
  * Runtime, then validated against the original on held-out inputs.
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { FormatError } from '../core/FormatError';
-import { nextFreeName } from '../core/io/nextFreeName';
-import { TargetExistsError } from '../core/io/atomicWrite';
 import { isCancelledError } from '../core/linalg/CancelledError';
 import { quadraticTraceOfDifference } from '../core/linalg/quadraticTrace';
 import { Attr, OnnxModel } from '../core/onnx/OnnxModel';
@@ -18,7 +13,7 @@ import { transposeWeight } from '../core/quant/transposeWeight';
 import type { NMPattern, PermutationApplication, PruneLayerReport, PruneParams, PruneReport } from '../protocol/pruneTypes';
 import type { QuantizeParams } from '../protocol/quantizeTypes';
 import { CancelledError, throwIfCancelled, type JobContext } from './JobContext';
-import { finishTransform, inputWarnings } from './finishTransform';
+import { finishTransform, inputWarnings, transformOutput } from './finishTransform';
 import { runtimeVersion } from './ort';
 import { calibrateGroup, calibrationGroups, DEFAULT_HESSIAN_BUDGET, inputBatches, selectTargets } from './layerCalibration';
 
@@ -264,14 +259,8 @@ function suffixFor(params: PruneParams): string {
 export async function pruneModel(params: PruneParams, ctx: JobContext): Promise<PruneReport> {
   const t0 = performance.now();
   const { pattern, sparsity } = checkParams(params);
-  const output = params.output ?? nextFreeName(params.path, suffixFor(params));
-  if (params.output !== undefined && !params.overwrite && existsSync(output)) {
-    throw new TargetExistsError(`${output} already exists; choose another name or allow overwriting`);
-  }
-  const sourceBytes = await readFile(params.path).catch((e: unknown) => {
-    throw new FormatError(`cannot read ${params.path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
-  });
-  const source = OnnxModel.fromBytes(sourceBytes, params.path);
+  const output = transformOutput(params, suffixFor(params));
+  const source = await OnnxModel.load(params.path);
   const model = source.clone();
   const { targets, skipped } = selectTargets(model, params.layers);
   if (!targets.length) throw new RangeError('no MatMul or Gemm with a constant 2-D float weight to prune');

@@ -3,21 +3,17 @@
  * written as weight-only QDQ, MatMulNBits, dynamic or static W8A8 into a new model file, checked
  * to load in ONNX Runtime, then validated against the original on held-out inputs.
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { FormatError } from '../core/FormatError';
-import { nextFreeName } from '../core/io/nextFreeName';
-import { TargetExistsError } from '../core/io/atomicWrite';
 import { isCancelledError } from '../core/linalg/CancelledError';
 import { OnnxModel } from '../core/onnx/OnnxModel';
 import { findWeightTargets, NameAllocator, type SkippedRewrite, type WeightTarget } from '../core/onnx/rewrite';
-import { outlierChannels } from '../core/onnx/rewrite/int8Decomposition';
+import { INT8_OUTLIER_THRESHOLD, outlierChannels } from '../core/onnx/rewrite/int8Decomposition';
 import { activationQuant, ActivationQdq } from '../core/onnx/rewrite/staticW8A8';
 import { BLOCKED_DQ_OPSET } from '../core/onnx/rewrite/weightOnlyQdq';
 import { isPlanChoice, PLAN_CHOICES, schemeOfChoice, type PlanChoice } from '../core/quant/mixedPrecisionPlan';
 import type { QuantScheme } from '../core/quant/QuantScheme';
+import { checkSmoothAlpha, DEFAULT_SMOOTH_ALPHA } from '../core/quant/smoothQuant';
 import { CancelledError, throwIfCancelled, type JobContext } from './JobContext';
-import { finishTransform, inputWarnings } from './finishTransform';
+import { finishTransform, inputWarnings, transformOutput } from './finishTransform';
 import { calibrateGroup, calibrationGroups, DEFAULT_HESSIAN_BUDGET, inputBatches, selectTargets, type LayerHessian } from './layerCalibration';
 import { runtimeVersion } from './ort';
 import { planLayers } from './planQuantization';
@@ -60,7 +56,7 @@ export function resolveMethod(params: QuantizeParams): ResolvedMethod {
     if (bits !== 8) throw new RangeError(`${name} writes INT8 weights and activations (W8A8); got ${bits} bits`);
     if (format !== 'static' && format !== 'dynamic') throw new RangeError(`${name} writes W8A8: use --format static or dynamic, not ${format}`);
     if (group !== undefined) throw new RangeError(`${name} uses one scale per output channel; drop the group size`);
-    if (params.alpha !== undefined && !(params.alpha >= 0 && params.alpha <= 1)) throw new RangeError(`alpha must lie in [0, 1]; got ${params.alpha}`);
+    if (params.alpha !== undefined) checkSmoothAlpha(params.alpha);
     if (params.threshold !== undefined && !(params.threshold > 0)) throw new RangeError(`the outlier threshold must be > 0; got ${params.threshold}`);
     return { rounding, scheme: { bits: 8, symmetric: true, granularity: 'channel' }, format, needsActivations: true };
   }
@@ -69,11 +65,6 @@ export function resolveMethod(params: QuantizeParams): ResolvedMethod {
   if ((format === 'dynamic' || format === 'static') && group !== undefined) throw new RangeError(`the ${format} format has one scale per output channel; drop the group size`);
   const scheme: QuantScheme = group === undefined ? { bits, symmetric, granularity: 'channel' } : { bits, symmetric, granularity: 'group', groupSize: group };
   return { rounding, scheme, format, needsActivations: format === 'static' };
-}
-
-/** The scheme the parameters ask for (RTN and GPTQ). */
-export function schemeFor(params: QuantizeParams): QuantScheme {
-  return resolveMethod(params).scheme;
 }
 
 /** The file name suffix of a default output: `q4`, `q8`, `w8a8`, `sq-w8a8`, `int8mix`, `mixed`. */
@@ -115,14 +106,8 @@ function maxOf(values: ArrayLike<number>): number {
 export async function quantizeModel(params: QuantizeParams, ctx: JobContext): Promise<QuantizeReport> {
   const t0 = performance.now();
   const resolved = resolveMethod(params);
-  const output = params.output ?? nextFreeName(params.path, suffixFor(params));
-  if (params.output !== undefined && !params.overwrite && existsSync(output)) {
-    throw new TargetExistsError(`${output} already exists; choose another name or allow overwriting`);
-  }
-  const sourceBytes = await readFile(params.path).catch((e: unknown) => {
-    throw new FormatError(`cannot read ${params.path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
-  });
-  const source = OnnxModel.fromBytes(sourceBytes, params.path);
+  const output = transformOutput(params, suffixFor(params));
+  const source = await OnnxModel.load(params.path);
   const opset = source.opsetVersion() ?? 1;
   if (params.format === 'qdq' && resolved.scheme.granularity === 'group' && resolved.scheme.bits !== 4 && opset < BLOCKED_DQ_OPSET) {
     throw new RangeError(`grouped ${resolved.scheme.bits}-bit QDQ needs blocked DequantizeLinear (opset ${BLOCKED_DQ_OPSET}); this model imports opset ${opset}. Use per-channel scales, or 4 bits (written as MatMulNBits)`);
@@ -179,7 +164,7 @@ export async function quantizeModel(params: QuantizeParams, ctx: JobContext): Pr
   const activations = new ActivationQdq(model, names);
   const layers: LayerReport[] = [];
   const smoothing: SmoothingReport[] = [];
-  const threshold = params.threshold ?? 6;
+  const threshold = params.threshold ?? INT8_OUTLIER_THRESHOLD;
   const base = params.method === 'plan' && !params.plan ? 0.3 : 0;
   let done = 0;
   for (const group of groups) {
@@ -193,7 +178,7 @@ export async function quantizeModel(params: QuantizeParams, ctx: JobContext): Pr
     let current = new Map(targets.map((t) => [t.layer, t]));
     if (params.method === 'smoothquant') {
       const groupTargets = group.layers.flatMap((l) => current.get(l) ?? []);
-      const smoothed = smoothGroup(model, groupTargets, hessians, params.alpha ?? 0.5, names);
+      const smoothed = smoothGroup(model, groupTargets, hessians, params.alpha ?? DEFAULT_SMOOTH_ALPHA, names);
       smoothing.push(...smoothed.reports);
       skippedAll.push(...smoothed.skipped);
       stats = smoothed.stats;
@@ -246,7 +231,7 @@ export async function quantizeModel(params: QuantizeParams, ctx: JobContext): Pr
   model.setMetadata('quantscope.quantize', JSON.stringify({
     method: params.method, format: resolved.format, bits: params.method === 'plan' ? null : params.bits, group: params.group ?? null, symmetric: resolved.scheme.symmetric, layers: layers.length,
     ...(params.method === 'plan' || params.method === 'smoothquant' || params.method === 'llmint8' ? { weights: resolved.rounding } : {}),
-    ...(params.method === 'smoothquant' ? { alpha: params.alpha ?? 0.5 } : {}),
+    ...(params.method === 'smoothquant' ? { alpha: params.alpha ?? DEFAULT_SMOOTH_ALPHA } : {}),
     ...(params.method === 'llmint8' ? { threshold } : {}),
     ...(applied ? { plan: applied.choices } : {}),
   }));

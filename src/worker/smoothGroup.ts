@@ -2,17 +2,9 @@ import type { NameAllocator, SkippedRewrite, WeightTarget } from '../core/onnx/r
 import type { OnnxModel } from '../core/onnx/OnnxModel';
 import { applySmoothQuant } from '../core/onnx/rewrite/smoothQuant';
 import { smoothedAbsmax, smoothedHessian } from '../core/quant/smoothQuant';
+import { maxOverMedian } from '../core/stats/maxOverMedian';
 import type { SmoothingReport } from '../protocol/quantizeTypes';
 import type { LayerHessian } from './layerCalibration';
-
-/** max/median of the channel absmax (SmoothQuant's "difficulty"); null when the median is 0. */
-function difficulty(absmax: ArrayLike<number>): number | null {
-  const sorted = Array.from(absmax).sort((a, b) => a - b);
-  if (!sorted.length) return null;
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return median > 0 ? sorted[sorted.length - 1] / median : null;
-}
 
 /**
  * Smooths one calibration group's layers in `model` (SmoothQuant, migration strength α) and
@@ -36,7 +28,7 @@ export function smoothGroup(model: OnnxModel, targets: readonly WeightTarget[], 
     }
     reports.push({
       activation: a.activation, layers: a.layers, alpha: a.alpha, foldedInto: a.foldedInto, mulNode: a.mulNode,
-      minScale: a.minScale, maxScale: a.maxScale, difficultyBefore: difficulty(first.absmax), difficultyAfter: difficulty(absmax),
+      minScale: a.minScale, maxScale: a.maxScale, difficultyBefore: maxOverMedian(first.absmax), difficultyAfter: maxOverMedian(absmax),
     });
   }
   return { reports, skipped, stats: out };

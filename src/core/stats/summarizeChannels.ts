@@ -1,3 +1,4 @@
+import { medianOfSorted } from './maxOverMedian';
 import type { ChannelSummary } from './TensorStats';
 
 /**
@@ -8,7 +9,7 @@ export function summarizeChannels(absmax: Float64Array, topK: number, includeVal
   const n = absmax.length;
   const sorted = Float64Array.from(absmax).sort();
   const max = sorted[n - 1];
-  const median = n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  const median = medianOfSorted(sorted);
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => absmax[b] - absmax[a] || a - b);
   const top = order.slice(0, Math.max(0, Math.min(topK, n))).map((index) => ({ index, absmax: absmax[index] }));
   return {

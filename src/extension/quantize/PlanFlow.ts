@@ -5,7 +5,7 @@ import { parsePlanRecipe, printPlanRecipe, RecipeError } from '../../core/quant/
 import type { PlanResult, QuantizeReport } from '../../protocol/quantizeTypes';
 import type { WorkerClient } from '../client/WorkerClient';
 import type { PlanStep, QuantizeFlow } from './QuantizeFlow';
-import type { TransformRunner } from './TransformRunner';
+import { calibrationSettings, type TransformRunner } from './TransformRunner';
 
 /** The recipe file next to `model` that no file uses yet: `model.plan.qrecipe.yaml`, then `model.plan-1.qrecipe.yaml`, … */
 function freeRecipeName(model: string): string {
@@ -33,17 +33,12 @@ export class PlanFlow {
 
   /** Plans for `model`, writes the recipe beside it, opens it, and offers to apply it. */
   async plan(model: vscode.Uri, choices: Parameters<PlanStep>[1]): Promise<{ readonly recipe: vscode.Uri; readonly result: PlanResult } | undefined> {
-    const config = vscode.workspace.getConfiguration('quantscope');
     const name = path.basename(model.fsPath);
     const result = await this.runner.run(`Planning ${name}`, (token, onProgress) => this.worker.request('planQuantization', {
       path: model.fsPath,
       budget: choices.budget,
       ...(choices.layers?.length ? { layers: choices.layers } : {}),
-      calibration: {
-        samples: config.get<number>('calibration.samples', 32),
-        sequenceLength: config.get<number>('calibration.sequenceLength', 128),
-        ...(choices.calibrationFile ? { file: choices.calibrationFile } : {}),
-      },
+      ...calibrationSettings(choices.calibrationFile),
     }, { token, onProgress }));
     if (!result) return undefined;
     let text = printPlanRecipe(result.plan, { model: name, weights: choices.weights, layers: result.layers, budget: choices.budget });

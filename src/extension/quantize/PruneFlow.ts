@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import type { PruneMethod, PruneParams, PruneReport } from '../../protocol/pruneTypes';
 import type { WorkerClient } from '../client/WorkerClient';
 import { renderPruneMarkdown } from './renderPruneMarkdown';
-import type { TransformRunner } from './TransformRunner';
+import { calibrationSettings, type TransformRunner } from './TransformRunner';
 
 /** Choices that skip the QuickPicks: used by recipes, code actions and tests. */
 export interface PruneChoices {
@@ -28,13 +28,9 @@ export class PruneFlow {
 
   /** Runs the flow for `model`; `preselect` names layers to tick first. */
   async run(model: vscode.Uri, preselect: readonly string[] = [], given?: PruneChoices): Promise<PruneReport | undefined> {
-    if (!model.fsPath.toLowerCase().endsWith('.onnx')) {
-      void vscode.window.showWarningMessage('Quantscope prunes ONNX models and writes ONNX that ONNX Runtime runs. Export this checkpoint to ONNX first.');
-      return undefined;
-    }
+    if (!this.runner.requireOnnx(model, 'prunes')) return undefined;
     const choices = given ?? (await this.ask(model, preselect));
     if (!choices) return undefined;
-    const c = vscode.workspace.getConfiguration('quantscope');
     const params: PruneParams = {
       path: model.fsPath,
       method: choices.method,
@@ -42,7 +38,7 @@ export class PruneFlow {
       ...(choices.pattern ? { pattern: choices.pattern } : {}),
       ...(choices.permute ? { permute: true } : {}),
       ...(choices.layers?.length ? { layers: choices.layers } : {}),
-      ...(choices.method === 'sparsegpt' ? { calibration: { samples: c.get<number>('calibration.samples', 32), sequenceLength: c.get<number>('calibration.sequenceLength', 128) } } : {}),
+      ...(choices.method === 'sparsegpt' ? { calibration: calibrationSettings().calibration } : {}),
     };
     const name = path.basename(model.fsPath);
     const report = await this.runner.run(`Pruning ${name}`, (token, onProgress) => this.worker.request('prune', params, { token, onProgress }));

@@ -6,7 +6,7 @@ import type { LayerProfile, QuantizableLayer } from '../../protocol/workerProtoc
 import type { WorkerClient } from '../client/WorkerClient';
 import type { ProfileService } from '../profile/ProfileService';
 import { renderReportMarkdown } from './renderReportMarkdown';
-import type { TransformRunner } from './TransformRunner';
+import { calibrationSettings, type TransformRunner } from './TransformRunner';
 
 /** Choices that skip the QuickPicks: used by recipes, code actions and tests. */
 export interface QuantizeChoices {
@@ -59,10 +59,7 @@ export class QuantizeFlow {
 
   /** Runs the flow for `model`; `preselect` names layers to tick first (from the layer table). */
   async run(model: vscode.Uri, preselect: readonly string[] = [], given?: QuantizeChoices): Promise<QuantizeReport | undefined> {
-    if (!model.fsPath.toLowerCase().endsWith('.onnx')) {
-      void vscode.window.showWarningMessage('Quantscope quantizes ONNX models and writes ONNX that ONNX Runtime runs. Export this checkpoint to ONNX first.');
-      return undefined;
-    }
+    if (!this.runner.requireOnnx(model, 'quantizes')) return undefined;
     const choices = given ?? (await this.ask(model, preselect));
     if (!choices) return undefined;
     if (choices.method === 'plan' && !choices.plan) {
@@ -83,11 +80,7 @@ export class QuantizeFlow {
       ...(choices.weights ? { weights: choices.weights } : {}),
       ...(choices.budget ? { budget: choices.budget } : {}),
       ...(choices.plan ? { plan: choices.plan } : {}),
-      calibration: {
-        samples: vscode.workspace.getConfiguration('quantscope').get<number>('calibration.samples', 32),
-        sequenceLength: vscode.workspace.getConfiguration('quantscope').get<number>('calibration.sequenceLength', 128),
-        ...(choices.calibrationFile ? { file: choices.calibrationFile } : {}),
-      },
+      ...calibrationSettings(choices.calibrationFile),
     };
     const name = path.basename(model.fsPath);
     const report = await this.runner.run(`Quantizing ${name}`, (token, onProgress) => this.worker.request('quantize', params, { token, onProgress }));

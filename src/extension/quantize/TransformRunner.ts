@@ -2,7 +2,25 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { WorkerRequestError } from '../client/WorkerClient';
 import { ModelTextProvider } from '../text/ModelTextProvider';
+import type { QuantizeCalibration } from '../../protocol/quantizeTypes';
 import type { ReportProvider } from './ReportProvider';
+
+/**
+ * The calibration every transform job runs with, from the same settings Calibrate uses (samples,
+ * batch size, sequence length, Hessian memory budget), with the user's data file when chosen.
+ */
+export function calibrationSettings(file?: string): { readonly calibration: QuantizeCalibration; readonly hessianBudgetBytes: number } {
+  const c = vscode.workspace.getConfiguration('quantscope');
+  return {
+    calibration: {
+      samples: c.get<number>('calibration.samples', 32),
+      batch: c.get<number>('calibration.batchSize', 1),
+      sequenceLength: c.get<number>('calibration.sequenceLength', 128),
+      ...(file ? { file } : {}),
+    },
+    hessianBudgetBytes: c.get<number>('calibration.hessianBudgetMB', 4096) * 2 ** 20,
+  };
+}
 
 /** Reports progress from the worker into a VS Code progress notification. */
 type ProgressSink = (message: string, fraction?: number) => void;
@@ -14,6 +32,13 @@ type ProgressSink = (message: string, fraction?: number) => void;
  */
 export class TransformRunner {
   constructor(private readonly reports: ReportProvider) {}
+
+  /** True for an ONNX model; otherwise tells the user that the transform (`verb`: quantizes, prunes) needs one. */
+  requireOnnx(model: vscode.Uri, verb: string): boolean {
+    if (model.fsPath.toLowerCase().endsWith('.onnx')) return true;
+    void vscode.window.showWarningMessage(`Quantscope ${verb} ONNX models and writes ONNX that ONNX Runtime runs. Export this checkpoint to ONNX first.`);
+    return false;
+  }
 
   /** Runs `job`; returns undefined (after telling the user) when it failed or was cancelled. */
   async run<T>(title: string, job: (token: vscode.CancellationToken, onProgress: ProgressSink) => Promise<T>): Promise<T | undefined> {
