@@ -3,23 +3,15 @@
  * reference run in a Python of its own, wall-clock timing, temporary folders and ratio printing.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
+// The same root the tests use: benchmarks and tests run from anywhere inside the checkout.
+import { repoRoot } from '../../test/unit/support/paths';
+
+export { repoRoot };
 export { seededNormal, seededRandom } from '../../src/core/random/seededRandom';
-
-/** The repository root: the nearest folder above the working directory with Quantscope's package.json. */
-export function repoRoot(): string {
-  let dir = process.cwd();
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'quantscope') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('run the benchmark from inside the Quantscope repository');
-    dir = up;
-  }
-}
 
 /** A Python with numpy: $PYTHON, else Debian's system Python, else whatever python3 is on PATH. */
 export function python(): string {

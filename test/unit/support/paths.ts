@@ -8,7 +8,7 @@ export function repoRoot(): string {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'quantscope') return dir;
     const up = dirname(dir);
-    if (up === dir) throw new Error('run the tests from inside the Quantscope repository');
+    if (up === dir) throw new Error('run this from inside the Quantscope repository');
     dir = up;
   }
 }
