@@ -1,68 +1,102 @@
 /**
- * `quantscope quantize MODEL.onnx --method rtn|gptq|smoothquant|llmint8|plan --bits 8|4|3
- * [--group N] [--format qdq|dynamic|static|nbits] [--alpha A] [--threshold T] [--weights rtn|gptq]
- * [--budget-bits B | --budget-error E] [--plan-only] [--recipe FILE] … [-o OUT.onnx] [--json]`
+ * `quantscope quantize MODEL.onnx --method rtn|gptq|smoothquant|llmint8|plan …`: quantizes the
+ * MatMul/Gemm weights of an ONNX model into a new model, or prints or applies a plan recipe.
  */
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { PROCESS_OUTPUT, runCliJob, type CliOutput } from './runCliJob';
 import { OnnxModel } from '../core/onnx/OnnxModel';
 import { findWeightTargets } from '../core/onnx/rewrite/weightTargets';
-import { parsePlanRecipe, printPlanRecipe } from '../core/quant/planRecipe';
+import { parsePlanRecipe, printPlanRecipe, RecipeError } from '../core/quant/planRecipe';
 import { planQuantization } from '../worker/planQuantization';
 import { quantizeModel } from '../worker/quantize';
 import type { PlanBudgetParams, PlanParams, QuantizeCalibration, QuantizeFormat, QuantizeMethod, QuantizeParams, WeightRounding } from '../protocol/quantizeTypes';
-import { parseArgs, positiveInt, UsageError } from './parseArgs';
+import { checkFile, checkInput } from './checkInput';
+import type { CliCommand } from './CliCommand';
+import { JSON_OPTION, type CommandSpec, type OptionGroup, type OptionSpec } from './CommandSpec';
+import { CALIBRATION_OPTIONS, LAYERS_OPTION, OUTPUT_OPTION, OVERWRITE_OPTION } from './commonOptions';
+import { parseArgs, UsageError, type ParsedArgs } from './parseArgs';
 import { renderQuantize } from './renderQuantize';
+import { runCommand } from './runCommand';
+import { PROCESS_OUTPUT, runCliJob, type CliOutput } from './runCliJob';
 
-/** The help text of the command, for the CLI's usage. */
-export const QUANTIZE_USAGE = `  quantize MODEL.onnx --method rtn|gptq|smoothquant|llmint8|plan [--bits 8|4|3] [--group N]
-           [--format qdq|dynamic|static|nbits] [--asym] [--layers REGEX] [--samples N] [--batch N]
-           [--seq N] [--calib FILE] [--act-order] [--damp X] [--alpha A] [--threshold T]
-           [--weights rtn|gptq] [--budget-bits B | --budget-error E] [--plan-only]
-           [-o OUT.onnx] [--overwrite] [--json]
-  quantize --recipe PLAN.qrecipe.yaml [-o OUT.onnx] [--json]
-                                         Quantize MatMul/Gemm weights into a new model (default
-                                         MODEL.q<bits>.onnx, never overwriting), check that ONNX
-                                         Runtime loads it, and report the error on held-out inputs.
-                                         smoothquant: W8A8 (static by default) after migrating
-                                         activation outliers (--alpha, default 0.5); llmint8: input
-                                         channels with absmax ≥ --threshold (6) stay float, the rest
-                                         W8A8 (dynamic by default); plan: per-layer float/INT8/INT4
-                                         under a budget; --plan-only prints the plan as an editable
-                                         recipe, which --recipe applies
-`;
+const METHODS: readonly QuantizeMethod[] = ['rtn', 'gptq', 'smoothquant', 'llmint8', 'plan'];
+const FORMATS: readonly QuantizeFormat[] = ['qdq', 'dynamic', 'static', 'nbits'];
+const WEIGHTS: readonly WeightRounding[] = ['rtn', 'gptq'];
 
-const VALUED = new Set(['method', 'bits', 'group', 'format', 'layers', 'samples', 'batch', 'seq', 'calib', 'damp', 'alpha', 'threshold', 'weights', 'budget-bits', 'budget-error', 'recipe']);
+/** The options every quantization method takes. */
+const GENERAL_OPTIONS: readonly OptionSpec[] = [
+  { name: 'method', kind: 'enum', values: METHODS, help: 'The quantization method (required unless --recipe)' },
+  { name: 'bits', kind: 'enum', values: ['8', '4', '3'], help: 'Weight bits; needed for rtn and gptq in the qdq format (implied: 8 for the W8A8 formats and methods, 4 for nbits)' },
+  { name: 'group', kind: 'int', min: 1, help: 'Group size of grouped weights, such as 128 for INT4 (default: one scale per output channel)' },
+  { name: 'format', kind: 'enum', values: FORMATS, help: 'How the result is stored: QDQ weights, W8A8 dynamic or static, or MatMulNBits (default qdq; static for smoothquant, dynamic for llmint8)' },
+  { name: 'asym', kind: 'flag', help: 'Asymmetric weights (a zero point per group or channel)' },
+  LAYERS_OPTION,
+  OUTPUT_OPTION,
+  OVERWRITE_OPTION,
+  { name: 'recipe', kind: 'string', placeholder: 'FILE', help: 'Apply a plan recipe (*.qrecipe.yaml); its model is relative to the recipe file unless MODEL.onnx is given' },
+  JSON_OPTION,
+];
+
+/**
+ * The options of particular methods, one group per method. Kept apart from the general options
+ * so that they can be generated from the method table.
+ */
+export const QUANTIZE_METHOD_OPTIONS: readonly OptionGroup[] = [
+  { title: 'Calibration (gptq, smoothquant, llmint8, plan; and the held-out check of every method)', options: CALIBRATION_OPTIONS },
+  {
+    title: 'GPTQ options',
+    options: [
+      { name: 'act-order', kind: 'flag', help: 'Quantize columns in order of decreasing Hessian diagonal' },
+      { name: 'damp', kind: 'number', min: 0, default: 0.01, help: 'Damping added to the Hessian diagonal, as a fraction of its mean' },
+    ],
+  },
+  { title: 'SmoothQuant options', options: [{ name: 'alpha', kind: 'number', min: 0, max: 1, default: 0.5, help: 'Migration strength: how much of the activation outliers moves into the weights' }] },
+  { title: 'LLM.int8() options', options: [{ name: 'threshold', kind: 'number', min: 1e-6, default: 6, help: 'Input channels whose activation absmax reaches this stay in float' }] },
+  {
+    title: 'Plan options',
+    options: [
+      { name: 'budget-bits', kind: 'number', min: 0.001, max: 32, placeholder: 'B', help: 'Average stored bits per weight the plan may use' },
+      { name: 'budget-error', kind: 'number', min: 0, placeholder: 'E', help: 'Summed relative layer error the plan may reach (instead of --budget-bits)' },
+      { name: 'weights', kind: 'enum', values: WEIGHTS, default: 'rtn', help: 'How the quantized layers of a plan get their weights' },
+      { name: 'plan-only', kind: 'flag', help: 'Print the plan as an editable recipe instead of writing a model' },
+    ],
+  },
+];
+
+/** What `quantize` takes. */
+export const QUANTIZE_SPEC: CommandSpec = {
+  name: 'quantize',
+  summary: 'Quantize MatMul/Gemm weights of an ONNX model into a new model and report the error',
+  usage: ['quantize MODEL.onnx --method rtn|gptq|smoothquant|llmint8|plan [options]', 'quantize [MODEL.onnx] --recipe PLAN.qrecipe.yaml [-o OUT.onnx] [--json]'],
+  description: 'Quantize the MatMul/Gemm weights of an ONNX model into a new model (default MODEL.q<bits>.onnx beside it, never overwriting), check that ONNX Runtime loads it, and report the error on held-out inputs. smoothquant is W8A8 after migrating activation outliers into the weights; llmint8 keeps input channels with outliers in float and the rest W8A8; plan chooses float, INT8 or INT4 per layer under a budget, and --plan-only prints that plan as a recipe that --recipe applies.',
+  arguments: [{ name: 'MODEL.onnx', help: 'The ONNX model (quantize reads ONNX models only)', count: 'optional' }],
+  options: GENERAL_OPTIONS,
+  groups: QUANTIZE_METHOD_OPTIONS,
+  examples: [
+    'quantize model.onnx --method rtn --bits 4 --group 128 --format nbits',
+    'quantize model.onnx --method gptq --bits 4 --group 128 --calib inputs.npz',
+    'quantize model.onnx --method plan --budget-bits 5 --plan-only > model.qrecipe.yaml',
+    'quantize model.onnx --recipe model.qrecipe.yaml -o model.mixed.onnx',
+  ],
+};
+
+/** Drops the command word when a caller passes the whole command line after `quantscope`. */
+export function withoutCommandWord(argv: readonly string[], word: string): readonly string[] {
+  return argv[0] === word ? argv.slice(1) : argv;
+}
 
 /**
  * The calibration options shared by `quantize` and `prune` (`--samples`, `--batch`, `--seq`,
  * `--calib`), or undefined when none was given.
  */
-export function calibrationFromArgs(opt: (name: string) => string | undefined): QuantizeCalibration | undefined {
-  const samples = positiveInt(opt('samples'), 'samples');
-  const batch = positiveInt(opt('batch'), 'batch');
-  const sequenceLength = positiveInt(opt('seq'), 'seq');
-  const file = opt('calib');
-  if (!(samples || batch || sequenceLength || file)) return undefined;
+export async function calibrationFromArgs(args: ParsedArgs): Promise<QuantizeCalibration | undefined> {
+  const samples = args.number('samples');
+  const batch = args.number('batch');
+  const sequenceLength = args.number('seq');
+  const file = args.string('calib');
+  if (file !== undefined) await checkFile(file, { folders: true });
+  if (samples === undefined && batch === undefined && sequenceLength === undefined && file === undefined) return undefined;
   return { ...(samples ? { samples } : {}), ...(batch ? { batch } : {}), ...(sequenceLength ? { sequenceLength } : {}), ...(file ? { file } : {}) };
-}
-
-/** The `-o` option; an empty name is a usage error. */
-export function outputFromArgs(opt: (name: string) => string | undefined): string | undefined {
-  const output = opt('output');
-  if (output === '') throw new UsageError('-o needs a file name');
-  return output;
-}
-
-function choice<T extends string>(v: string | undefined, name: string, allowed: readonly T[], fallback?: T): T {
-  if (v === undefined) {
-    if (fallback === undefined) throw new UsageError(`quantscope quantize needs --${name} ${allowed.join('|')}`);
-    return fallback;
-  }
-  const found = allowed.find((a) => a === v);
-  if (!found) throw new UsageError(`--${name} must be ${allowed.join(', ')}; got "${v}"`);
-  return found;
 }
 
 /** Layer names (node or weight) of `path` that match `pattern`. */
@@ -79,19 +113,11 @@ export async function layersMatching(path: string, pattern: string): Promise<str
   return layers;
 }
 
-/** A number option, or undefined when absent; anything but a finite number ≥ `min` is a usage error. */
-function numberOption(v: string | undefined, name: string, min: number, max = Infinity): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number in [${min}, ${max === Infinity ? '∞' : max}], got "${v}"`);
-  return n;
-}
-
 /** The plan budget from `--budget-bits` or `--budget-error`. */
-function budgetFromArgs(opt: (name: string) => string | undefined): PlanBudgetParams | undefined {
-  const bits = numberOption(opt('budget-bits'), 'budget-bits', 0.001, 32);
-  const error = numberOption(opt('budget-error'), 'budget-error', 0);
-  if (bits !== undefined && error !== undefined) throw new UsageError('give --budget-bits or --budget-error, not both');
+function budgetFromArgs(args: ParsedArgs): PlanBudgetParams | undefined {
+  const bits = args.number('budget-bits');
+  const error = args.number('budget-error');
+  if (bits !== undefined && error !== undefined) throw new UsageError('give --budget-bits or --budget-error, not both', 'quantize');
   if (bits !== undefined) return { kind: 'bits', bitsPerWeight: bits };
   if (error !== undefined) return { kind: 'error', maxError: error };
   return undefined;
@@ -99,13 +125,15 @@ function budgetFromArgs(opt: (name: string) => string | undefined): PlanBudgetPa
 
 /** Parameters from a plan recipe: the model (relative to the recipe) and each layer's precision. */
 async function paramsFromRecipe(file: string): Promise<Pick<QuantizeParams, 'path' | 'method' | 'plan' | 'weights' | 'budget'>> {
-  let text: string;
+  await checkFile(file);
+  const text = await readFile(file, 'utf8');
+  let recipe;
   try {
-    text = await readFile(file, 'utf8');
+    recipe = parsePlanRecipe(text);
   } catch (e) {
-    throw new UsageError(`cannot read the recipe ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    if (e instanceof RecipeError) throw new RecipeError(e.line, `${file}: ${e.problem}`, e.column);
+    throw e;
   }
-  const recipe = parsePlanRecipe(text);
   return {
     path: resolve(dirname(file), recipe.model),
     method: 'plan',
@@ -115,42 +143,42 @@ async function paramsFromRecipe(file: string): Promise<Pick<QuantizeParams, 'pat
   };
 }
 
-/** The job parameters from the command line (after the word `quantize`). */
-export async function quantizeParamsFromArgs(argv: readonly string[]): Promise<QuantizeParams> {
-  const args = parseArgs(argv, VALUED);
-  const files = args.positional.filter((p) => p !== 'quantize');
-  const opt = (name: string): string | undefined => args.options.get(name)?.[0];
-  const recipeFile = opt('recipe');
+/** The job parameters from a parsed `quantize` command line; checks the model file first. */
+export async function quantizeParams(args: ParsedArgs): Promise<QuantizeParams> {
+  const recipeFile = args.string('recipe');
   const fromRecipe = recipeFile === undefined ? undefined : await paramsFromRecipe(recipeFile);
-  if (fromRecipe ? files.length > 1 : files.length !== 1) throw new UsageError('quantscope quantize: expected exactly one MODEL.onnx');
-  const path = files[0] ?? fromRecipe?.path ?? '';
-  const method = fromRecipe ? 'plan' : choice<QuantizeMethod>(opt('method'), 'method', ['rtn', 'gptq', 'smoothquant', 'llmint8', 'plan']);
+  const given = args.positional[0];
+  if (given === undefined && !fromRecipe) throw new UsageError('quantize needs MODEL.onnx (or --recipe FILE)', 'quantize');
+  const path = given ?? fromRecipe?.path ?? '';
+  const methodGiven = args.choice('method', METHODS);
+  if (!fromRecipe && !methodGiven) throw new UsageError(`quantize needs --method ${METHODS.join('|')}`, 'quantize');
+  const method: QuantizeMethod = fromRecipe ? 'plan' : methodGiven ?? 'rtn';
   const defaultFormat: QuantizeFormat = method === 'smoothquant' ? 'static' : method === 'llmint8' ? 'dynamic' : 'qdq';
-  const format = choice<QuantizeFormat>(opt('format'), 'format', ['qdq', 'dynamic', 'static', 'nbits'], defaultFormat);
+  const format = args.choice('format', FORMATS) ?? defaultFormat;
   // W8A8 methods and formats are 8-bit, MatMulNBits is 4-bit, a plan chooses per layer.
   const impliedBits = method === 'plan' || method === 'smoothquant' || method === 'llmint8' || format === 'dynamic' || format === 'static' ? '8' : format === 'nbits' ? '4' : undefined;
-  const bitsText = choice(opt('bits'), 'bits', ['8', '4', '3'], impliedBits);
+  const bitsText = args.string('bits') ?? impliedBits;
+  if (bitsText === undefined) throw new UsageError(`--method ${method} with --format ${format} needs --bits 8|4|3`, 'quantize');
   const bits = bitsText === '8' ? 8 : bitsText === '4' ? 4 : 3;
-  const group = positiveInt(opt('group'), 'group');
-  const alpha = numberOption(opt('alpha'), 'alpha', 0, 1);
-  const threshold = numberOption(opt('threshold'), 'threshold', 1e-6);
-  const weightsText = opt('weights');
-  const weights = weightsText === undefined ? fromRecipe?.weights : choice<WeightRounding>(weightsText, 'weights', ['rtn', 'gptq']);
-  const budget = budgetFromArgs(opt) ?? fromRecipe?.budget;
-  if (method === 'plan' && !budget && !fromRecipe) throw new UsageError('--method plan needs --budget-bits B (average stored bits per weight) or --budget-error E (summed layer error), or --recipe FILE');
-  const output = outputFromArgs(opt);
-  const pattern = opt('layers');
-  const dampText = opt('damp');
-  const damping = dampText === undefined ? undefined : Number(dampText);
-  if (damping !== undefined && !(damping >= 0)) throw new UsageError(`--damp must be a number ≥ 0, got "${dampText}"`);
-  const calibration = calibrationFromArgs(opt);
+  const group = args.number('group');
+  const alpha = args.number('alpha');
+  const threshold = args.number('threshold');
+  const weights = args.choice('weights', WEIGHTS) ?? fromRecipe?.weights;
+  const budget = budgetFromArgs(args) ?? fromRecipe?.budget;
+  if (method === 'plan' && !budget && !fromRecipe) throw new UsageError('--method plan needs --budget-bits B (average stored bits per weight) or --budget-error E (summed layer error), or --recipe FILE', 'quantize');
+  if (args.has('plan-only') && (method !== 'plan' || !budget)) throw new UsageError('--plan-only goes with --method plan and a budget', 'quantize');
+  const output = args.string('output');
+  const damping = args.number('damp');
+  await checkInput(path, 'quantize', ['onnx']);
+  const pattern = args.string('layers');
+  const calibration = await calibrationFromArgs(args);
   return {
     path, method, bits, format,
     ...(output ? { output } : {}),
-    ...(args.flags.has('overwrite') ? { overwrite: true } : {}),
+    ...(args.has('overwrite') ? { overwrite: true } : {}),
     ...(group ? { group } : {}),
-    ...(args.flags.has('asym') ? { symmetric: false } : {}),
-    ...(args.flags.has('act-order') ? { actOrder: true } : {}),
+    ...(args.has('asym') ? { symmetric: false } : {}),
+    ...(args.has('act-order') ? { actOrder: true } : {}),
     ...(damping !== undefined ? { damping } : {}),
     ...(pattern ? { layers: await layersMatching(path, pattern) } : {}),
     ...(calibration ? { calibration } : {}),
@@ -162,19 +190,31 @@ export async function quantizeParamsFromArgs(argv: readonly string[]): Promise<Q
   };
 }
 
+/** The job parameters from the command line after the word `quantize`. */
+export async function quantizeParamsFromArgs(argv: readonly string[]): Promise<QuantizeParams> {
+  return quantizeParams(parseArgs(QUANTIZE_SPEC, withoutCommandWord(argv, 'quantize')));
+}
+
+/** `quantscope quantize`: 0 done, 1 refused or failed (an existing output, a scheme the format cannot hold, an unreadable model), 2 usage, 130 interrupted. */
+export const QUANTIZE_COMMAND: CliCommand = {
+  spec: QUANTIZE_SPEC,
+  run: async (args, output) => {
+    const params = await quantizeParams(args);
+    if (args.has('plan-only') && params.budget) {
+      const planParams: PlanParams = { path: params.path, budget: params.budget, ...(params.calibration ? { calibration: params.calibration } : {}), ...(params.layers ? { layers: params.layers } : {}) };
+      const weights = params.weights ?? 'rtn';
+      const model = /^[\w./:@%+,=-]+$/.test(params.path) ? params.path : `'${params.path.replace(/'/g, `'\\''`)}'`;
+      const applyHint = `run: quantscope quantize ${model} --recipe THIS_FILE`;
+      return runCliJob('quantize', (ctx) => planQuantization(planParams, ctx), (r) => printPlanRecipe(r.plan, { model: basename(params.path), weights, layers: r.layers, budget: planParams.budget, applyHint }), args.json, 'interrupted; no plan was made', output);
+    }
+    return runCliJob('quantize', (ctx) => quantizeModel(params, ctx), renderQuantize, args.json, undefined, output);
+  },
+};
+
 /**
  * Runs `quantscope quantize` with the arguments after the command word and prints the report
- * (text, or JSON with `json`). Returns the exit code: 0 done, 1 refused or failed (an existing
- * output, a scheme the format cannot hold, an unreadable model), 130 interrupted. Usage mistakes
- * throw {@link UsageError} for the caller to print with the usage.
+ * (text, or JSON with `json` or `--json`); errors are reported too. Returns the exit code.
  */
-export async function runQuantize(argv: readonly string[], json: boolean, output: CliOutput = PROCESS_OUTPUT): Promise<number> {
-  const params = await quantizeParamsFromArgs(argv);
-  if (argv.includes('--plan-only')) {
-    if (params.method !== 'plan' || !params.budget) throw new UsageError('--plan-only goes with --method plan and a budget');
-    const planParams: PlanParams = { path: params.path, budget: params.budget, ...(params.calibration ? { calibration: params.calibration } : {}), ...(params.layers ? { layers: params.layers } : {}) };
-    const weights = params.weights ?? 'rtn';
-    return runCliJob('quantize', (ctx) => planQuantization(planParams, ctx), (r) => printPlanRecipe(r.plan, { model: basename(params.path), weights, layers: r.layers, budget: planParams.budget }), json, 'interrupted; no plan was made', output);
-  }
-  return runCliJob('quantize', (ctx) => quantizeModel(params, ctx), renderQuantize, json, undefined, output);
+export function runQuantize(argv: readonly string[], json: boolean, output: CliOutput = PROCESS_OUTPUT): Promise<number> {
+  return runCommand(QUANTIZE_COMMAND, json && !argv.includes('--json') ? [...argv, '--json'] : argv, output);
 }
