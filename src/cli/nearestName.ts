@@ -12,8 +12,9 @@ function distance(a: string, b: string): number {
 }
 
 /**
- * The candidate `typed` most likely meant, or undefined when none is close: a candidate it is
- * the start of, or one within a third of its length in edits (at least one).
+ * The candidate `typed` most likely meant, or undefined when none is close: one that differs
+ * only in case, one it is the start of, or one within a third of its length in edits (at least
+ * one edit, and only for three characters or more).
  */
 export function nearestName(typed: string, candidates: readonly string[]): string | undefined {
   const lower = typed.toLowerCase();
@@ -21,6 +22,8 @@ export function nearestName(typed: string, candidates: readonly string[]): strin
   if (exact) return exact;
   const prefixed = candidates.filter((c) => lower.length >= 2 && c.startsWith(lower));
   if (prefixed.length) return prefixed[0];
+  // One or two characters are too little to guess from: `5` is no typo of `8`.
+  if (lower.length < 3) return undefined;
   let best: string | undefined;
   let bestDistance = Math.max(1, Math.floor(typed.length / 3));
   for (const c of candidates) {
