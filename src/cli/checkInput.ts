@@ -47,14 +47,14 @@ export async function checkInput(path: string, command: string, reads: readonly 
   await checkFile(path);
   const file = await FileAccessor.open(path);
   const reader = file.size === 0 ? undefined : await sniffFormat(file);
-  if (!reader) {
-    // openCheckpoint throws the precise message (empty, truncated, not a checkpoint at all).
-    const checkpoint = await openCheckpoint(path);
-    if (reads.includes(checkpoint.format)) return checkpoint.format;
-    return refuse(path, command, reads, checkpoint.format);
-  }
-  if (!reads.includes(reader.name)) return refuse(path, command, reads, reader.name);
-  return reader.name;
+  if (reader && !reads.includes(reader.name)) return refuse(path, command, reads, reader.name);
+  // The commands that read every format open the file with these readers themselves. The others
+  // load models their own way, so the readers look first: they explain a broken file best
+  // (empty, truncated, not a checkpoint at all), and they read only headers.
+  if (reader && reads.length === ALL_FORMATS.length) return reader.name;
+  const checkpoint = await openCheckpoint(path);
+  if (!reads.includes(checkpoint.format)) return refuse(path, command, reads, checkpoint.format);
+  return checkpoint.format;
 }
 
 function refuse(path: string, command: string, reads: readonly FormatName[], format: FormatName): never {

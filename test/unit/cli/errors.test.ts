@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
 import type { CliErrorReport } from '../../../src/cli/reportError';
 import type { Captured } from '../support/captureOutput';
 import { fixture } from '../support/paths';
@@ -84,6 +87,21 @@ test('a broken file gets the same precise reader message from every command as f
   assert.equal(oneError(await cli('quantize', BROKEN, '--method', 'rtn', '--bits', '8'), 1), inspect);
   assert.equal(oneError(await cli('prune', BROKEN, '--method', 'magnitude'), 1), inspect);
   assert.equal(oneError(await cli('bench', BROKEN), 1), inspect);
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'quantscope-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('a model cut short after its first bytes gets the reader message too, not the protobuf decoder\'s', async () => {
+  const cut = join(dir, 'cut.onnx');
+  writeFileSync(cut, readFileSync(fixture('onnx', 'transformer.onnx')).subarray(0, 3000));
+  const inspect = oneError(await cli('inspect', cut), 1);
+  assert.match(inspect, /^cut\.onnx is not a valid onnx file: field 7 declares \d+ bytes but its message has only \d+ left/);
+  assert.equal(oneError(await cli('quantize', cut, '--method', 'rtn', '--bits', '8'), 1), inspect);
+  assert.equal(oneError(await cli('prune', cut, '--method', 'magnitude'), 1), inspect);
+  const empty = join(dir, 'empty.onnx');
+  writeFileSync(empty, '');
+  assert.equal(oneError(await cli('quantize', empty, '--method', 'rtn', '--bits', '8'), 1), 'empty.onnx: the file is empty');
 });
 
 test('with --json every error is also an error object on stdout, and the exit code stays non-zero', async () => {
