@@ -27,7 +27,7 @@ const WEIGHTS: readonly WeightRounding[] = ['rtn', 'gptq'];
 const GENERAL_OPTIONS: readonly OptionSpec[] = [
   { name: 'method', kind: 'enum', values: METHODS, help: 'The quantization method (required unless --recipe)' },
   { name: 'bits', kind: 'enum', values: ['8', '4', '3'], help: 'Weight bits; needed for rtn and gptq in the qdq format (implied: 8 for the W8A8 formats and methods, 4 for nbits)' },
-  { name: 'group', kind: 'int', min: 1, help: 'Group size of grouped weights, such as 128 for INT4 (default: one scale per output channel)' },
+  { name: 'group', kind: 'int', min: 1, help: 'Group size of grouped weights, such as 128 for INT4 (default: one scale per output channel, which MatMulNBits holds only for layers of up to 256 inputs: wider layers need a group)' },
   { name: 'format', kind: 'enum', values: FORMATS, help: 'How the result is stored: QDQ weights, W8A8 dynamic or static, or MatMulNBits (default qdq; static for smoothquant, dynamic for llmint8)' },
   { name: 'asym', kind: 'flag', help: 'Asymmetric weights (a zero point per group or channel)' },
   LAYERS_OPTION,
