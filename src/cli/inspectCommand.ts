@@ -10,7 +10,7 @@ import { renderInspect } from './renderInspect';
 export const INSPECT_SPEC: CommandSpec = {
   name: 'inspect',
   summary: 'List a model or checkpoint: format, inputs and outputs, tensors, dtypes',
-  usage: ['inspect FILE [--json]'],
+  usage: ['inspect FILE [--tensors N] [--json]'],
   description: 'List a model or checkpoint of any supported format (ONNX, safetensors, GGUF, PyTorch, NumPy): its format, size, graph, inputs and outputs, every tensor with its dtype and shape, and the dtype breakdown. ONNX models are also loaded in ONNX Runtime, and a model it refuses is reported.',
   arguments: [{ name: 'FILE', help: 'The model or checkpoint (a safetensors index .json for sharded checkpoints)', count: 'one' }],
   options: [{ name: 'tensors', kind: 'int', min: 0, default: 40, help: 'How many tensors the text lists (0: all)' }, JSON_OPTION],
