@@ -184,7 +184,7 @@ function unpackChromium(pkgDir, dest) {
     mkdirSync(into, { recursive: true });
     const tar = join(dest, 'unpack.tar');
     writeFileSync(tar, brotliDecompressSync(readFileSync(join(bin, archive))));
-    const r = spawnSync('tar', ['-xf', tar, '-C', into], { encoding: 'utf8' });
+    const r = spawnSync('tar', ['--no-same-owner', '-xf', tar, '-C', into], { encoding: 'utf8' });
     rmSync(tar, { force: true });
     if (r.status !== 0) throw new Error(`tar could not unpack ${archive}: ${r.stderr}`);
   }
