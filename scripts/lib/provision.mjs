@@ -94,11 +94,11 @@ function runLogged(cmd, args, { logFile, env = process.env, cwd = root } = {}) {
 
 /**
  * Step 1: the system packages of the code-server build. Skipped when code-server is already
- * installed (nothing is built then). Installs what is missing with apt-get when root or
+ * installed (nothing is built then) unless `always`. Installs what is missing with apt-get when root or
  * passwordless sudo allows it; otherwise says which package and the command, and fails.
  */
-export async function ensureSystemPackages() {
-  if (haveCodeServer()) return { ok: true };
+export async function ensureSystemPackages({ always = false } = {}) {
+  if (haveCodeServer() && !always) return { ok: true };
   const missing = missingPackages();
   if (!missing.length) {
     log(`system packages: ${BUILD_PACKAGES.map((n) => n.pkg).join(', ')} present`);
