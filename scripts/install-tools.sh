@@ -39,6 +39,9 @@ if [ ! -f "$cs/out/node/entry.js" ] || [ "$(cat "$tools/code-server/.version" 2>
     cd "$tools/code-server"
     export PATH="$node24/bin:$PATH"
     export npm_config_nodedir="$node24"
+    # Native addons build from source against Node 24's headers; without this, prebuild-install
+    # first tries to fetch prebuilt binaries from outside the npm registry, which fails offline.
+    export npm_config_build_from_source=true
     npm init -y >/dev/null
     npm install --no-audit --no-fund --ignore-scripts=false --dangerously-allow-all-scripts "code-server@$code_server_version" >install.log 2>&1 || {
       echo "[tools] installing code-server failed; its log is $tools/code-server/install.log" >&2

@@ -113,9 +113,10 @@ export async function ensureSystemPackages({ always = false } = {}) {
   }
   for (const n of missing) log(`installing ${n.pkg} with apt-get (${how}): ${n.why}`);
   mkdirSync(tools, { recursive: true });
-  const sudo = how === 'sudo' ? ['sudo', '-n'] : [];
+  // sudo resets the environment, so the non-interactive frontend goes on its command line.
+  const [cmd, pre] = how === 'sudo' ? ['sudo', ['-n', 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get']] : ['apt-get', []];
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const apt = (args) => runLogged(sudo[0] ?? 'apt-get', [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), ...args], { env, logFile: join(tools, 'apt.log') });
+  const apt = (args) => runLogged(cmd, [...pre, ...args], { env, logFile: join(tools, 'apt.log') });
   const t0 = Date.now();
   let r = await apt(['install', '-y', '-qq', '--no-install-recommends', ...names]);
   if (r.code !== 0) {
