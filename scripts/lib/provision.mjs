@@ -98,7 +98,7 @@ function runLogged(cmd, args, { logFile, env = process.env, cwd = root } = {}) {
  * passwordless sudo allows it; otherwise says which package and the command, and fails.
  */
 export async function ensureSystemPackages({ always = false } = {}) {
-  if (haveCodeServer() && !always) return { ok: true };
+  if (codeServerReady() && !always) return { ok: true };
   const missing = missingPackages();
   if (!missing.length) {
     log(`system packages: ${BUILD_PACKAGES.map((n) => n.pkg).join(', ')} present`);
@@ -134,11 +134,15 @@ export async function ensureSystemPackages({ always = false } = {}) {
   return { ok: true };
 }
 
+/** Whether .tools/ holds Node 24 and this version of code-server (install-tools.sh writes the stamp last). */
+function codeServerReady() {
+  const versionFile = join(tools, 'code-server', '.version');
+  return haveCodeServer() && existsSync(versionFile) && readFileSync(versionFile, 'utf8').trim() === CODE_SERVER_VERSION;
+}
+
 /** Step 2: Node 24 and code-server in .tools/ through scripts/install-tools.sh, explained when it fails. */
 export async function ensureCodeServer() {
-  const versionFile = join(tools, 'code-server', '.version');
-  const cached = haveCodeServer() && existsSync(versionFile) && readFileSync(versionFile, 'utf8').trim() === CODE_SERVER_VERSION;
-  if (cached) {
+  if (codeServerReady()) {
     log(`Node 24 and code-server ${CODE_SERVER_VERSION}: ready in .tools/ (cached)`);
     return { ok: true };
   }
