@@ -12,7 +12,7 @@ export function stat(v: number | null | undefined, digits = 5): string {
 
 /** Formats a fraction as a percentage that fits a narrow column (`12.3%`, `4.2e-3%`). */
 export function percent(v: number | null | undefined): string {
-  return v === null || v === undefined || Number.isNaN(v) ? '–' : `${formatNumber(v * 100, { width: 6, digits: 3 })}%`;
+  return v === null || v === undefined || Number.isNaN(v) ? '–' : `${formatNumber(v * 100, { width: 5, digits: 3 })}%`;
 }
 
 /** Max-pools a long series to at most `n` points, so a chart of 16k channels still shows every peak. */

@@ -48,7 +48,7 @@ export class VirtualTable<Row> {
     const template = columns.map((c) => c.width).join(' ');
     this.header = h('div', { class: 'vt-header', role: 'row', style: `grid-template-columns:${template}` });
     columns.forEach((c, i) => {
-      const cell = h('div', { class: `vt-cell vt-head ${c.align === 'right' ? 'right' : ''}`, role: 'columnheader', tabindex: '0', 'aria-sort': 'none' }, c.title);
+      const cell = h('div', { class: `vt-cell vt-head ${c.align === 'right' ? 'right' : ''}`, role: 'columnheader', tabindex: '0', 'aria-sort': 'none', title: c.title }, c.title);
       cell.addEventListener('click', () => this.sortBy(i));
       cell.addEventListener('keydown', (e) => {
         if (e.key === 'Enter' || e.key === ' ') {
@@ -179,8 +179,8 @@ export class VirtualTable<Row> {
   }
 }
 
-/** The layout of numbers in table cells: about seven characters fit the narrowest numeric column. */
-export const CELL_FIT: NumberFit = { width: 7, digits: 4 };
+/** The layout of numbers in table cells: six characters fit the narrowest numeric column (5em, less padding). */
+export const CELL_FIT: NumberFit = { width: 6, digits: 4 };
 
 /**
  * A right-aligned numeric column: the value shortened to fit the cell, the full value in the

@@ -54,7 +54,10 @@ export class ModelActionService extends Disposable {
     const name = path.basename(uri.fsPath);
     let actions: ModelActions;
     try {
-      actions = await this.forModel(uri);
+      const pending = this.forModel(uri);
+      // Listing a model that no editor has open can take a moment on a large file.
+      vscode.window.setStatusBarMessage(`$(sync~spin) Quantscope: reading ${name}…`, pending);
+      actions = await pending;
     } catch (e) {
       if (e instanceof WorkerRequestError && e.kind === 'cancelled') return true;
       void vscode.window.showErrorMessage(`${ACTION_LABELS[action]} cannot run on ${name}: ${e instanceof Error ? e.message : String(e)}`);
