@@ -24,22 +24,25 @@ async function shot(name) {
 
 /**
  * The README's picture: the editor of a profiled model with the Outliers heatmap below it. Kept
- * with the other screenshots; QUANTSCOPE_README_SHOT=1 also writes it where the README shows it.
+ * with the other screenshots; QUANTSCOPE_README_SHOT=1 lays the window out for it (no side bars,
+ * one editor column) and writes it where the README shows it.
  */
 async function readmeShot() {
   const file = join(shots, 'readme-editor-and-outliers.png');
+  if (process.env.QUANTSCOPE_README_SHOT !== '1') {
+    await page.screenshot({ path: file });
+    return;
+  }
   // One editor column and no side bars give the table its width; the Explorer comes back after.
   await runCommand('View: Single Column Editor Layout');
-  await runCommand('View: Close Secondary Side Bar');
+  await runCommand('View: Hide Secondary Side Bar');
   await runCommand('View: Close Primary Side Bar');
   await page.locator('.part.sidebar').waitFor({ state: 'hidden', timeout: 30_000 });
   await page.screenshot({ path: file });
+  mkdirSync(join(root, 'media', 'readme'), { recursive: true });
+  copyFileSync(file, join(root, 'media', 'readme', 'editor-and-outliers.png'));
   await runCommand('View: Show Explorer');
   await page.locator('.explorer-folders-view').waitFor({ state: 'visible', timeout: 30_000 });
-  if (process.env.QUANTSCOPE_README_SHOT === '1') {
-    mkdirSync(join(root, 'media', 'readme'), { recursive: true });
-    copyFileSync(file, join(root, 'media', 'readme', 'editor-and-outliers.png'));
-  }
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
