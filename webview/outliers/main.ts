@@ -136,7 +136,18 @@ function render(msg: Extract<OutliersHostMessage, { type: 'heatmap' }>, source: 
       maintainAspectRatio: false,
       scales: {
         x: { type: 'linear', min: -0.5, max: m.columns - 0.5, offset: false, ticks: { color: fg }, title: { display: true, text: 'channel (max-pooled)', color: fg } },
-        y: { type: 'linear', min: -0.5, max: m.layers.length - 0.5, reverse: true, offset: false, ticks: { color: fg, stepSize: 1, autoSkip: true, callback: (v) => m.layers[Number(v)]?.slice(-28) ?? '' } },
+        y: {
+          type: 'linear',
+          min: -0.5,
+          max: m.layers.length - 0.5,
+          reverse: true,
+          offset: false,
+          // One tick per layer row at its centre (the axis's own ticks fall on the row edges, ±0.5).
+          afterBuildTicks: (axis) => {
+            axis.ticks = m.layers.map((_, i) => ({ value: i }));
+          },
+          ticks: { color: fg, autoSkip: true, callback: (v) => m.layers[Number(v)]?.slice(-28) ?? '' },
+        },
       },
       plugins: {
         tooltip: {
