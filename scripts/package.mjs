@@ -14,7 +14,7 @@ const run = (cmd, args) => {
 run(process.execPath, ['esbuild.mjs', '--production']);
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const out = join(root, `${pkg.name}-${pkg.version}-${platform}.vsix`);
-run(process.execPath, [join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', platform, '--out', out, '--allow-missing-repository', '--allow-star-activation', '--no-update-package-json']);
+run(process.execPath, [join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', platform, '--out', out, '--allow-missing-repository', '--no-rewrite-relative-links', '--allow-star-activation', '--no-update-package-json']);
 const mb = statSync(out).size / 2 ** 20;
 writeFileSync(join(root, 'dist', 'vsix-path.txt'), out);
 console.log(`[package] ${out} (${mb.toFixed(1)} MiB)`);

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { BenchmarkCommands } from './bench/BenchmarkCommands';
 import { COMMAND_IDS, ModelCommands } from './commands/ModelCommands';
 import { CHECKPOINT_VIEW_TYPES, CheckpointEditorProvider } from './editor/CheckpointEditorProvider';
+import { ModelActionService } from './editor/ModelActionService';
 import { ModelTextProvider } from './text/ModelTextProvider';
 import { ProfileService } from './profile/ProfileService';
 import { PruneFlow } from './quantize/PruneFlow';
@@ -44,14 +45,16 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
 
   const profiles = new ProfileService(context, worker);
   context.subscriptions.push(profiles);
-  const editors = CheckpointEditorProvider.register(context, worker, profiles);
+  const actions = new ModelActionService(worker);
+  context.subscriptions.push(actions);
+  const editors = CheckpointEditorProvider.register(context, worker, profiles, actions);
   const outliers = OutliersViewProvider.register(context);
   ModelTextProvider.register(context, worker);
   const runner = new TransformRunner(ReportProvider.register(context));
   const quantize = new QuantizeFlow(worker, profiles, runner);
   RecipeCodeLensProvider.register(context);
   SampleModelCommand.register(context);
-  ModelCommands.register(context, worker, log, profiles, quantize, new PruneFlow(worker, runner), new BenchmarkCommands(context, worker, runner), new PlanFlow(worker, runner, quantize));
+  ModelCommands.register(context, worker, log, profiles, quantize, new PruneFlow(worker, runner), new BenchmarkCommands(context, worker, runner), new PlanFlow(worker, runner, quantize), actions);
   context.subscriptions.push(
     profiles.onDidProfile(({ uri, profile }) => outliers.showProfile(uri, profile)),
     profiles.onDidCalibrate(({ uri, profile }) => outliers.showCalibration(uri, profile)),

@@ -5,10 +5,21 @@
 import type { BenchReport } from './benchTypes';
 import type { HeatmapData, ModelProfile, ModelSummary, WeightProfile } from './workerProtocol';
 
+/** The actions the checkpoint editor can offer on a model. */
+export type ModelAction = 'profile' | 'calibrate' | 'quantize' | 'prune' | 'benchmark' | 'showText';
+
+/** Whether an action applies to the open model, and if not, why (in words for the user). */
+export type ActionAvailability = { readonly offered: true } | { readonly offered: false; readonly reason: string };
+
+/** What applies to one model, derived from its summary and its rewritable layers. */
+export type ModelActions = { readonly [A in ModelAction]: ActionAvailability };
+
 /** Host → checkpoint editor. */
 export type EditorHostMessage =
   | { readonly type: 'loading'; readonly fileName: string }
   | { readonly type: 'summary'; readonly summary: ModelSummary }
+  /** What applies to the model (follows the summary); `notes` say why the rest is not offered. */
+  | { readonly type: 'actions'; readonly actions: ModelActions; readonly notes: readonly string[] }
   | { readonly type: 'error'; readonly fileName: string; readonly message: string; readonly kind: 'format' | 'internal' }
   | { readonly type: 'profile'; readonly profile: WeightProfile; readonly fromCache: boolean }
   | { readonly type: 'modelProfile'; readonly profile: ModelProfile; readonly fromCache: boolean }
@@ -19,7 +30,7 @@ export type EditorHostMessage =
 export type EditorWebviewMessage =
   | { readonly type: 'ready' }
   | { readonly type: 'reload' }
-  | { readonly type: 'command'; readonly command: 'profile' | 'calibrate' | 'quantize' | 'prune' | 'benchmark' | 'showText'; readonly layer?: string };
+  | { readonly type: 'command'; readonly command: ModelAction; readonly layer?: string };
 
 /** Host → outliers view. */
 export type OutliersHostMessage =

@@ -22,34 +22,123 @@ async function shot(name) {
   await page.screenshot({ path: join(shots, `${name}.png`) });
 }
 
-/** Runs a palette command, retrying while the extension's commands are still being registered. */
-async function runCommand(title) {
-  const deadline = Date.now() + 60_000;
+/**
+ * The README's picture: the editor of a profiled model with the Outliers heatmap below it. Kept
+ * with the other screenshots; QUANTSCOPE_README_SHOT=1 lays the window out for it (no side bars,
+ * one editor column) and writes it where the README shows it.
+ */
+async function readmeShot() {
+  const file = join(shots, 'readme-editor-and-outliers.png');
+  if (process.env.QUANTSCOPE_README_SHOT !== '1') {
+    await page.screenshot({ path: file });
+    return;
+  }
+  // One editor column and no side bars give the table its width; the Explorer comes back after.
+  await runCommand('View: Single Column Editor Layout');
+  await runCommand('View: Hide Secondary Side Bar');
+  await runCommand('View: Close Primary Side Bar');
+  await page.locator('.part.sidebar').waitFor({ state: 'hidden', timeout: 30_000 });
+  await page.screenshot({ path: file });
+  mkdirSync(join(root, 'media', 'readme'), { recursive: true });
+  copyFileSync(file, join(root, 'media', 'readme', 'editor-and-outliers.png'));
+  await runCommand('View: Show Explorer');
+  await page.locator('.explorer-folders-view').waitFor({ state: 'visible', timeout: 30_000 });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Polls `probe` until it returns something truthy, or throws after `timeout` ms naming `what`.
+ * Every wait in this file is on a state of the page, never a fixed delay: a loaded machine only
+ * makes the polls take longer.
+ */
+async function until(what, probe, timeout = 30_000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout / 1000} s waiting for ${what}${last ? ` (last error: ${last.message ?? last})` : ''}`);
+    await sleep(200);
+  }
+}
+
+const quickInput = () => page.locator('.quick-input-widget');
+const quickInputBox = () => page.locator('.quick-input-widget .quick-input-box input');
+
+/** Closes any open QuickPick or menu and waits until it is gone. */
+async function closeQuickInput() {
+  for (let i = 0; i < 5 && (await quickInput().isVisible().catch(() => false)); i++) {
+    await page.keyboard.press('Escape');
+    await quickInput().waitFor({ state: 'hidden', timeout: 2_000 }).catch(() => undefined);
+  }
+}
+
+/**
+ * Types `text` into the open QuickPick's input and waits until the input holds it, so the filter
+ * has run on what we typed. A busy workbench sometimes drops the first keystrokes or resets the
+ * input while it renders; then it is typed again.
+ */
+async function typeIntoQuickInput(text) {
+  const input = quickInputBox();
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await until('the QuickPick input to have focus', () => input.evaluate((el) => el === document.activeElement || el.ownerDocument.activeElement === el), 10_000);
+  for (let attempt = 0; attempt < 4; attempt++) {
+    if (attempt % 2) {
+      await input.fill('');
+      await input.pressSequentially(text, { delay: 10 });
+    } else await input.fill(text);
+    const held = await until('the QuickPick input to hold the text', async () => ((await input.inputValue()) === text ? true : undefined), 3_000).catch(() => false);
+    if (held) return;
+  }
+  throw new Error(`the QuickPick input does not take "${text}" (it holds "${await input.inputValue().catch(() => '?')}")`);
+}
+
+/** The QuickPick row whose label is `label` (the command palette adds the keybinding after it). */
+function quickPickRow(label) {
+  return page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: label }) }).first();
+}
+
+/**
+ * Runs a palette command. The extension's commands reach the palette a few seconds after the
+ * workbench shows, and under load the palette may open late or drop keys, so each stage waits
+ * for its own state and the whole is retried until a generous deadline.
+ */
+async function runCommand(title, timeout = 120_000) {
+  const deadline = Date.now() + timeout;
   for (let attempt = 0; ; attempt++) {
     try {
+      await closeQuickInput();
       // Keyboard focus may be inside a webview, which keeps some keys; the status bar gives it back.
-      await page.locator('.part.statusbar').click({ position: { x: 5, y: 5 } });
-      await page.keyboard.press('Escape');
+      await page.locator('.part.statusbar').click({ position: { x: 5, y: 5 }, timeout: 10_000 });
       await page.keyboard.press(attempt % 2 ? 'Control+Shift+P' : 'F1');
-      const input = page.locator('.quick-input-widget input');
-      await input.waitFor({ state: 'visible', timeout: 5_000 });
-      await input.fill(`>${title}`);
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ state: 'visible', timeout: 3_000 });
+      await typeIntoQuickInput(`>${title}`);
+      const row = quickPickRow(title);
+      await row.waitFor({ state: 'visible', timeout: 10_000 });
+      // Enter runs the focused row, which the filter puts first; make sure it is ours.
+      await until(`"${title}" to be the focused palette row`, async () => (await page.locator('.quick-input-list .monaco-list-row.focused .label-name').first().innerText()).trim() === title, 5_000);
       await page.keyboard.press('Enter');
+      await until('the palette to close after Enter', async () => !(await quickInputBox().inputValue().catch(() => '')).startsWith(`>${title}`) || !(await quickInput().isVisible()), 10_000);
       return;
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`command "${title}" could not be run from the palette: ${e instanceof Error ? e.message : String(e)}`);
+      if (Date.now() > deadline) throw new Error(`command "${title}" could not be run from the palette after ${attempt + 1} attempts: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 }
 
-/** Picks the first QuickPick row that contains `text`. */
-async function pick(text) {
-  const input = page.locator('.quick-input-widget input[placeholder*="model"]');
-  await input.waitFor({ state: 'visible', timeout: 20_000 });
-  await input.fill(text);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first().waitFor({ state: 'visible', timeout: 20_000 });
-  await page.keyboard.press('Enter');
+/** Picks the QuickPick row that contains `text` in a QuickPick whose placeholder mentions `placeholder`. */
+async function pick(text, placeholder = 'model') {
+  await page.locator(`.quick-input-widget input[placeholder*="${placeholder}"]`).waitFor({ state: 'visible', timeout: 60_000 });
+  await typeIntoQuickInput(text);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
+  await row.waitFor({ state: 'visible', timeout: 30_000 });
+  // Enter takes the focused row; when the filter put another one first, the row is clicked.
+  if (await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: text }).first().isVisible()) await page.keyboard.press('Enter');
+  else await row.click();
 }
 
 /**
@@ -57,17 +146,23 @@ async function pick(text) {
  * overlay iframe, so the one we want is found by its content.
  */
 async function webviewShowing(selector, timeout = 60_000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
+  return until(`a webview showing ${selector}`, async () => {
     const frames = page.locator('iframe.webview.ready');
     const n = await frames.count();
     for (let i = 0; i < n; i++) {
       const inner = frames.nth(i).contentFrame().locator('iframe#active-frame').contentFrame();
       if (await inner.locator(selector).first().isVisible().catch(() => false)) return inner;
     }
-    if (Date.now() > deadline) throw new Error(`no webview shows ${selector}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+    return undefined;
+  }, timeout);
+}
+
+/** Opens `file` through the palette and waits until its editor is the active tab and its page shows the model. */
+async function openModel(file, ready = 'h1') {
+  await runCommand('Quantscope: Open Model…');
+  await pick(file);
+  await page.locator(`.tabs-container .tab.active[data-resource-name="${file}"]`).first().waitFor({ state: 'visible', timeout: 60_000 });
+  return webviewShowing(`${ready}:has-text("${file}")`, 90_000);
 }
 
 describe('Quantscope in code-server (installed .vsix)', { timeout: 600_000 }, () => {
@@ -111,15 +206,12 @@ describe('Quantscope in code-server (installed .vsix)', { timeout: 600_000 }, ()
   });
 
   test('the palette command opens a real ONNX model in the checkpoint editor', async () => {
-    await runCommand('Quantscope: Open Model…');
-    await pick('silero_vad_v5.onnx');
-    const tab = page.locator('.tabs-container .tab', { hasText: 'silero_vad_v5.onnx' });
-    await tab.waitFor({ state: 'visible', timeout: 30_000 });
+    await openModel('silero_vad_v5.onnx');
   });
 
   test('the webview renders the inputs and outputs that came from the worker', async () => {
     const frame = await webviewShowing('section.signature');
-    await frame.locator('h1', { hasText: 'silero_vad_v5.onnx' }).waitFor({ timeout: 10_000 });
+    await frame.locator('h1', { hasText: 'silero_vad_v5.onnx' }).waitFor({ timeout: 30_000 });
     const text = await frame.locator('main').innerText();
     assert.match(text, /Inputs \(3\)/);
     assert.match(text, /Outputs \(2\)/);
@@ -131,35 +223,65 @@ describe('Quantscope in code-server (installed .vsix)', { timeout: 600_000 }, ()
     await shot('editor-silero-vad');
   });
 
+  test('the editor offers only what applies to Silero VAD, and Calibrate says why at once instead of asking for data', async () => {
+    const editor = await openModel('silero_vad_v5.onnx');
+    // The buttons come from the model's actions: Profile and Benchmark apply, Calibrate, Quantize and Prune do not.
+    await editor.locator('.toolbar vscode-button', { hasText: 'Profile' }).waitFor({ timeout: 30_000 });
+    const buttons = (await editor.locator('.toolbar vscode-button').allInnerTexts()).map((b) => b.trim());
+    assert.deepEqual(buttons, ['Profile', 'Benchmark…', 'Show as Text']);
+    const notes = await editor.locator('.action-notes').innerText();
+    assert.match(notes, /Calibrate is not offered: silero_vad_v5\.onnx has no MatMul or Gemm with a constant weight in its main graph \(1 If node holds subgraphs/);
+    assert.match(notes, /Quantize and Prune are not offered/);
+    await runCommand('Quantscope: Calibrate Model…');
+    const toast = page.locator('.notification-toast', { hasText: 'Calibrate is not available' }).first();
+    await toast.waitFor({ state: 'visible', timeout: 60_000 });
+    assert.match(await toast.innerText(), /silero_vad_v5\.onnx has no MatMul or Gemm with a constant weight/);
+    // No question came first: the calibration-data QuickPick never opened.
+    assert.equal(await page.locator('.quick-input-widget input[placeholder*="calibration"]').isVisible(), false);
+    await shot('calibrate-refused-silero');
+    await runCommand('Notifications: Clear All Notifications');
+    await toast.waitFor({ state: 'hidden', timeout: 30_000 });
+  });
+
+  test('the tensor heading follows the filter, and numbers fit their cells with the full value in the tooltip', async () => {
+    const editor = await webviewShowing('section.tensors');
+    const heading = editor.locator('section.tensors h2').first();
+    const total = Number(/^Tensors \((\d+)\)$/.exec((await heading.innerText()).trim())?.[1]);
+    assert.ok(total > 10, `Silero has hundreds of tensors: ${total}`);
+    await editor.locator('section.tensors vscode-textfield').first().click();
+    await page.keyboard.type('reparam_conv.weight');
+    await until('the heading to count the filtered rows', async () => /^Tensors \(\d+ of \d+\)$/.test((await heading.innerText()).trim()), 20_000);
+    const [, shown, of] = /^Tensors \((\d+) of (\d+)\)$/.exec((await heading.innerText()).trim());
+    assert.equal(Number(of), total);
+    assert.equal(Number(shown), await until('the rows to be drawn', async () => (await editor.locator('.vt-row').count()) || undefined), 'the heading counts the rows shown');
+    await editor.locator('section.tensors vscode-textfield').first().click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Backspace');
+    await until('the heading to count every row again', async () => (await heading.innerText()).trim() === `Tensors (${total})`, 20_000);
+  });
+
   test('a truncated model shows a readable error page, not a blank editor', async () => {
-    await runCommand('Quantscope: Open Model…');
-    await pick('broken.onnx');
-    const frame = await webviewShowing('.error-page');
-    await frame.locator('.error-page h1', { hasText: 'broken.onnx' }).waitFor({ timeout: 10_000 });
+    const frame = await openModel('broken.onnx', '.error-page h1');
     const message = await frame.locator('.error-message').innerText();
     assert.ok(message.length > 10, `the error names the problem: ${message}`);
     await shot('editor-broken-model');
   });
 
   test('a safetensors checkpoint lists its tensors in a sortable, filterable table', async () => {
-    await runCommand('Quantscope: Open Model…');
-    await pick('all_dtypes.safetensors');
-    const frame = await webviewShowing('.vt-row');
-    await frame.locator('h1', { hasText: 'all_dtypes.safetensors' }).waitFor({ timeout: 10_000 });
+    const frame = await openModel('all_dtypes.safetensors');
+    await frame.locator('.vt-row').first().waitFor({ timeout: 30_000 });
     const status = frame.locator('.vt-status');
     assert.match(await status.innerText(), /^17 tensors$/);
     await frame.locator('vscode-textfield input, vscode-textfield').first().click();
     await page.keyboard.type('bf16');
-    await frame.locator('.vt-status', { hasText: 'of 17 tensors' }).waitFor({ timeout: 10_000 });
+    await frame.locator('.vt-status', { hasText: 'of 17 tensors' }).waitFor({ timeout: 30_000 });
     const rows = await frame.locator('.vt-row').allInnerTexts();
     assert.ok(rows.length >= 1 && rows.every((r) => /bf16|BF16/i.test(r)), `filtered rows: ${rows.join(' | ')}`);
     await shot('editor-safetensors-table');
   });
 
   test('a malicious pickle is refused with the global it tried to load', async () => {
-    await runCommand('Quantscope: Open Model…');
-    await pick('malicious_zip.pt');
-    const frame = await webviewShowing('.error-page');
+    const frame = await openModel('malicious_zip.pt', '.error-page h1');
     const message = await frame.locator('.error-message').innerText();
     assert.match(message, /refusing to load global os\.system/);
     await shot('editor-malicious-pickle');
@@ -173,17 +295,24 @@ describe('Quantscope in code-server (installed .vsix)', { timeout: 600_000 }, ()
   });
 
   test('Profile Model fills the statistics columns, the detail pane and the heatmap', async () => {
-    await runCommand('Quantscope: Open Model…');
-    await pick('silero_vad_v5.onnx');
+    const editor = await openModel('silero_vad_v5.onnx');
     await runCommand('Quantscope: Profile Model');
-    const editor = await webviewShowing('.vt-row');
     await editor.locator('.detail-head .hint', { hasText: 'Statistics of' }).waitFor({ timeout: 90_000 });
     // Sort by absmax, largest first, and open the detail of the top tensor.
     const absmax = editor.locator('.vt-head', { hasText: 'Absmax' });
     await absmax.click();
     await absmax.click();
     await editor.locator('.vt-row').first().click();
-    await editor.locator('.detail h3', { hasText: 'Histogram' }).waitFor({ timeout: 10_000 });
+    await editor.locator('.detail h3', { hasText: 'Histogram' }).waitFor({ timeout: 30_000 });
+    // Numbers fit their cells (nothing cut to "256.…"), and the tooltip holds the full value.
+    const cells = await editor.locator('.vt-row .vt-cell.right').evaluateAll((els) => els.map((e) => ({ text: e.textContent ?? '', title: e.getAttribute('title') ?? '', cut: e.scrollWidth > e.clientWidth })));
+    const numeric = cells.filter((c) => /^-?[\d.]+(e-?\d+)?%?$/.test(c.text) && c.title !== c.text);
+    assert.ok(numeric.length > 20, `rounded numbers are shown: ${numeric.length}`);
+    for (const c of cells) assert.ok(!c.cut, `"${c.text}" fits its cell`);
+    for (const c of numeric.filter((n) => !n.text.endsWith('%'))) {
+      const full = Number(c.title);
+      assert.ok(Number.isFinite(full) && Math.abs(Number(c.text) - full) <= Math.abs(full) * 5e-3, `${c.text} is ${c.title} rounded`);
+    }
     const detail = await editor.locator('.detail').innerText();
     assert.match(detail, /Quantization error per scheme/);
     assert.match(detail, /int8-per-tensor/);
@@ -191,12 +320,23 @@ describe('Quantscope in code-server (installed .vsix)', { timeout: 600_000 }, ()
 
     const view = await webviewShowing('.heatmap-box canvas', 30_000);
     assert.match(await view.locator('.heatmap-title').innerText(), /silero_vad_v5\.onnx: weight absmax per input channel/);
+    // The colour legend names the smallest and largest absmax on the map.
+    const legend = await view.locator('.heatmap-legend').innerText();
+    assert.match(legend, /min [-\d.e]+/);
+    assert.match(legend, /max [-\d.e]+/);
+    assert.match(await view.locator('.heatmap-legend').getAttribute('aria-label'), /logarithmic/);
     await shot('outliers-heatmap');
+    await readmeShot();
     // A click on a cell reveals that layer's weight in the editor.
     const box = await view.locator('.heatmap-box canvas').boundingBox();
     assert.ok(box);
     await view.locator('.heatmap-box canvas').click({ position: { x: box.width * 0.5, y: box.height * 0.3 } });
-    await editor.locator('.vt-row.selected').waitFor({ timeout: 10_000 });
+    await editor.locator('.vt-row.selected').waitFor({ timeout: 30_000 });
+    // From the keyboard: the arrows choose a layer row and say which.
+    await view.locator('.heatmap-box canvas').focus();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('ArrowDown');
+    await view.locator('.heatmap-status', { hasText: 'Layer 2 of' }).waitFor({ timeout: 30_000 });
   });
 
   /** Right-clicks `file` in the Explorer and chooses Quantize Layer…, retrying until the first QuickPick shows. */
@@ -265,14 +405,20 @@ describe('Quantscope in code-server (installed .vsix)', { timeout: 600_000 }, ()
 
   test('Benchmark Model… compares the FP32 PP-OCRv4 recognizer with its INT8 and INT4 outputs and explains the result', async () => {
     await runCommand('Quantscope: Benchmark Model…');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible', timeout: 20_000 });
-    // A click on a row's checkbox of a multi-select QuickPick ticks it.
+    await page.locator('.quick-input-list .monaco-list-row[aria-label^="ppocr_rec.q4.onnx"]').first().waitFor({ state: 'visible', timeout: 60_000 });
+    // A click on a row's checkbox of a multi-select QuickPick ticks it. The hover of the row
+    // ticked before can cover the next one and keep the pointer's click from landing; then the
+    // click is delivered to the checkbox itself. Either way the tick is checked, not assumed.
     for (const model of ['ppocr_rec.onnx', 'ppocr_rec.w8a8.onnx', 'ppocr_rec.q4.onnx']) {
-      const row = page.locator(`.quick-input-list .monaco-list-row[aria-label^="${model}"]`).first();
-      await row.locator('input[type=checkbox], .monaco-checkbox, .quick-input-list-checkbox').first().click();
+      const box = page.locator(`.quick-input-list .monaco-list-row[aria-label^="${model}"]`).first().locator('.monaco-checkbox, input[type=checkbox], .quick-input-list-checkbox').first();
+      await until(`${model} to be ticked`, async () => {
+        if ((await box.getAttribute('aria-checked')) === 'true' || (await box.isChecked().catch(() => false))) return true;
+        const clicked = await box.click({ timeout: 3_000 }).then(() => true, () => false);
+        if (!clicked) await box.dispatchEvent('click');
+        return undefined;
+      }, 60_000);
     }
-    await page.locator('.quick-input-widget', { hasText: '3 Selected' }).waitFor({ timeout: 10_000 });
+    await page.locator('.quick-input-widget', { hasText: '3 Selected' }).waitFor({ timeout: 30_000 });
     // Enter on a focused row of a multi-select list toggles it; the OK button accepts.
     await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).first().click();
     const bench = await webviewShowing('section.verdicts', 180_000);
@@ -287,11 +433,10 @@ describe('Quantscope in code-server (installed .vsix)', { timeout: 600_000 }, ()
   });
 
   test('Calibrate Model ranks the layers of the real PP-OCRv4 recognizer and shows activation outliers', async () => {
-    await runCommand('Quantscope: Open Model…');
-    await pick('ppocr_rec.onnx');
+    await openModel('ppocr_rec.onnx');
     await runCommand('Quantscope: Calibrate Model…');
     const source = page.locator('.quick-input-widget input[placeholder*="calibration"]');
-    await source.waitFor({ state: 'visible', timeout: 20_000 });
+    await source.waitFor({ state: 'visible', timeout: 60_000 });
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Generated inputs' }).first().click();
     const editor = await webviewShowing('section.layers', 180_000);
     const text = await editor.locator('section.layers').innerText();

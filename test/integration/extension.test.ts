@@ -112,6 +112,55 @@ suite('Quantscope extension', () => {
     assert.equal(second?.fromCache, true);
   });
 
+  /**
+   * Runs `fn` with the window's questions and messages recorded instead of shown: the smoke-test
+   * driver of this workbench hides notifications, so the test reads what the command said.
+   */
+  async function recordingUi(fn: () => Promise<unknown>): Promise<{ questions: string[]; warnings: string[] }> {
+    const window = vscode.window as unknown as Record<string, unknown>;
+    const saved = { showQuickPick: window.showQuickPick, showWarningMessage: window.showWarningMessage, showOpenDialog: window.showOpenDialog };
+    const questions: string[] = [];
+    const warnings: string[] = [];
+    window.showQuickPick = (_items: unknown, options?: vscode.QuickPickOptions) => {
+      questions.push(options?.title ?? options?.placeHolder ?? 'a QuickPick');
+      return Promise.resolve(undefined);
+    };
+    window.showOpenDialog = (options?: vscode.OpenDialogOptions) => {
+      questions.push(options?.title ?? 'an open dialog');
+      return Promise.resolve(undefined);
+    };
+    window.showWarningMessage = (message: string) => {
+      warnings.push(message);
+      return Promise.resolve(undefined);
+    };
+    try {
+      await fn();
+    } finally {
+      Object.assign(window, saved);
+    }
+    return { questions, warnings };
+  }
+
+  test('Calibrate on a model without MatMul or Gemm weights says why at once, without asking for data', async () => {
+    await api();
+    const root = path.resolve(__dirname, '..', '..', '..');
+    const silero = vscode.Uri.file(path.join(root, 'node_modules', '@ricky0123', 'vad-web', 'dist', 'silero_vad_v5.onnx'));
+    const refused = await recordingUi(() => Promise.resolve(vscode.commands.executeCommand('quantscope.calibrateModel', silero)));
+    assert.deepEqual(refused.questions, [], 'nothing was asked');
+    assert.equal(refused.warnings.length, 1);
+    assert.match(refused.warnings[0], /^Calibrate is not available: silero_vad_v5\.onnx has no MatMul or Gemm with a constant weight in its main graph \(1 If node holds subgraphs, which are not tapped\)\.$/);
+    // The same goes for Quantize and Prune.
+    for (const command of ['quantscope.quantizeLayer', 'quantscope.pruneModel']) {
+      const r = await recordingUi(() => Promise.resolve(vscode.commands.executeCommand(command, silero)));
+      assert.deepEqual(r.questions, [], `${command} asked nothing`);
+      assert.match(r.warnings[0] ?? '', /is not available: silero_vad_v5\.onnx has no MatMul or Gemm with a constant 2-D float32 weight/);
+    }
+    // A model with MatMul weights gets its first question: where the calibration data comes from.
+    const asked = await recordingUi(() => Promise.resolve(vscode.commands.executeCommand('quantscope.calibrateModel', workspaceFile('tiny_mlp.onnx'))));
+    assert.deepEqual(asked.warnings, []);
+    assert.deepEqual(asked.questions, ['Calibration data for tiny_mlp.onnx']);
+  });
+
   test('Quantize Layer writes a new model next to the source, then opens the diff and the report', async () => {
     const uri = workspaceFile('tiny_mlp.onnx');
     const before = await vscode.workspace.fs.readFile(uri);

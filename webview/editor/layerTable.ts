@@ -1,14 +1,9 @@
 import type { LayerProfile, ModelProfile } from '../../src/protocol/workerProtocol';
 import { h } from '../shared/vscodeApi';
-import { VirtualTable } from '../shared/VirtualTable';
-import { stat } from './tensorDetail';
+import { numberColumn, VirtualTable } from '../shared/VirtualTable';
 
 function err(l: LayerProfile, id: string): number | null | undefined {
   return l.sensitivity?.candidates.find((c) => c.id === id)?.relativeError;
-}
-
-function num(v: number | null | undefined): number {
-  return v === null || v === undefined ? -Infinity : v;
 }
 
 /**
@@ -23,16 +18,16 @@ export function layerSection(profile: ModelProfile, fromCache: boolean, onSelect
       { title: 'Rank', text: (l) => (l.rank ? String(l.rank) : '–'), key: (l) => l.rank ?? Infinity, align: 'right', width: 'minmax(3.5em, 0.5fr)' },
       { title: 'Layer', text: (l) => l.layer, width: 'minmax(12em, 3fr)' },
       { title: 'd', text: (l) => String(l.d), key: (l) => l.d, align: 'right', width: 'minmax(3.5em, 0.6fr)' },
-      { title: 'Act. absmax', text: (l) => stat(Math.max(...l.absmax), 2), key: (l) => Math.max(...l.absmax), align: 'right', width: 'minmax(5em, 1fr)' },
+      numberColumn('Act. absmax', (l) => Math.max(...l.absmax)),
       { title: `≥${c.threshold}`, text: (l) => String(l.outliers.int8), key: (l) => l.outliers.int8, align: 'right', width: 'minmax(3.5em, 0.6fr)' },
       { title: `>${c.scaleFreeFactor}×med`, text: (l) => String(l.outliers.scaleFree), key: (l) => l.outliers.scaleFree, align: 'right', width: 'minmax(5em, 0.8fr)' },
-      { title: 'Difficulty', text: (l) => stat(l.difficulty, 1), key: (l) => num(l.difficulty), align: 'right', width: 'minmax(5em, 0.8fr)' },
-      { title: 'tr(H)/d', text: (l) => stat(l.traceOverD, 2), key: (l) => l.traceOverD, align: 'right', width: 'minmax(5em, 1fr)' },
-      { title: 'λmax(H)', text: (l) => stat(l.sensitivity?.topEigenvalue, 2), key: (l) => num(l.sensitivity?.topEigenvalue), align: 'right', width: 'minmax(5em, 1fr)' },
-      { title: 'INT8/ch', text: (l) => stat(err(l, 'int8-channel')), key: (l) => num(err(l, 'int8-channel')), align: 'right', width: 'minmax(5em, 1fr)' },
-      { title: 'INT4 g128', text: (l) => stat(err(l, 'int4-g128')), key: (l) => num(err(l, 'int4-g128')), align: 'right', width: 'minmax(5em, 1fr)' },
-      { title: 'INT4/ch', text: (l) => stat(err(l, 'int4-channel')), key: (l) => num(err(l, 'int4-channel')), align: 'right', width: 'minmax(5em, 1fr)' },
-      { title: '2:4', text: (l) => stat(err(l, 'prune-2:4')), key: (l) => num(err(l, 'prune-2:4')), align: 'right', width: 'minmax(5em, 1fr)' },
+      numberColumn('Difficulty', (l) => l.difficulty, 'minmax(5em, 0.8fr)'),
+      numberColumn('tr(H)/d', (l) => l.traceOverD),
+      numberColumn('λmax(H)', (l) => l.sensitivity?.topEigenvalue),
+      numberColumn('INT8/ch', (l) => err(l, 'int8-channel')),
+      numberColumn('INT4 g128', (l) => err(l, 'int4-g128')),
+      numberColumn('INT4/ch', (l) => err(l, 'int4-channel')),
+      numberColumn('2:4', (l) => err(l, 'prune-2:4')),
     ],
     'layers',
     onSelect,

@@ -12,13 +12,13 @@ import '@vscode-elements/elements/dist/vscode-table-header-cell/index.js';
 import '@vscode-elements/elements/dist/vscode-table-body/index.js';
 import '@vscode-elements/elements/dist/vscode-table-row/index.js';
 import '@vscode-elements/elements/dist/vscode-table-cell/index.js';
-import type { EditorHostMessage, EditorWebviewMessage } from '../../src/protocol/webviewProtocol';
+import type { EditorHostMessage, EditorWebviewMessage, ModelAction, ModelActions } from '../../src/protocol/webviewProtocol';
 import type { ModelProfile, ModelSummary, TensorProfile, TensorSummary, ValueSummary, WeightProfile } from '../../src/protocol/workerProtocol';
 import { formatBytes, formatCount, h, vscodeApi } from '../shared/vscodeApi';
-import { VirtualTable } from '../shared/VirtualTable';
+import { numberColumn, VirtualTable } from '../shared/VirtualTable';
 import { renderDtypeChart } from './dtypeChart';
 import { layerSection } from './layerTable';
-import { percent, stat, TensorDetail } from './tensorDetail';
+import { percent, TensorDetail } from './tensorDetail';
 
 /** Statistics by tensor name, once a profile arrived. */
 const profiles = new Map<string, TensorProfile>();
@@ -76,33 +76,31 @@ function signatureTable(title: string, values: readonly ValueSummary[]): HTMLEle
   );
 }
 
-/** A numeric statistic of a tensor's profile, for sorting; -Infinity sorts tensors without one first. */
-function key(t: TensorSummary, pick: (p: TensorProfile) => number | null | undefined): number {
-  const p = profiles.get(t.name);
-  const v = p ? pick(p) : undefined;
-  return v === null || v === undefined ? -Infinity : v;
-}
-
 function sqnr(p: TensorProfile, scheme: string): number | null | undefined {
   return p.stats?.quantization.find((q) => q.scheme === scheme)?.sqnrDb;
 }
 
 function tensorTable(tensors: readonly TensorSummary[]): HTMLElement {
   const prof = (t: TensorSummary): TensorProfile | undefined => profiles.get(t.name);
+  const stats = (t: TensorSummary): TensorProfile['stats'] => prof(t)?.stats;
+  const sqnrOf = (t: TensorSummary, scheme: string): number | null | undefined => {
+    const p = prof(t);
+    return p && sqnr(p, scheme);
+  };
   table = new VirtualTable<TensorSummary>(
     [
       { title: 'Name', text: (t) => t.name, width: 'minmax(14em, 4fr)' },
       { title: 'DType', text: (t) => t.dtype, width: 'minmax(5em, 1fr)' },
       { title: 'Shape', text: (t) => shape(t.shape), key: (t) => t.elements, width: 'minmax(7em, 1.5fr)' },
-      { title: 'Elements', text: (t) => formatCount(t.elements), key: (t) => t.elements, align: 'right', width: 'minmax(5em, 1fr)' },
-      { title: 'Bytes', text: (t) => formatBytes(t.byteLength), key: (t) => t.byteLength, align: 'right', width: 'minmax(5em, 1fr)' },
-      { title: 'Absmax', text: (t) => stat(prof(t)?.stats?.absmax, 3), key: (t) => key(t, (p) => p.stats?.absmax), align: 'right', width: 'minmax(5em, 1fr)' },
-      { title: 'Std', text: (t) => stat(prof(t)?.stats?.std, 3), key: (t) => key(t, (p) => p.stats?.std), align: 'right', width: 'minmax(5em, 1fr)' },
-      { title: 'Kurtosis', text: (t) => stat(prof(t)?.stats?.kurtosis, 1), key: (t) => key(t, (p) => p.stats?.kurtosis), align: 'right', width: 'minmax(5em, 1fr)' },
-      { title: '>6σ', text: (t) => percent(prof(t)?.stats?.outlierFraction6Sigma), key: (t) => key(t, (p) => p.stats?.outlierFraction6Sigma), align: 'right', width: 'minmax(4em, 1fr)' },
-      { title: 'Ch. max/med', text: (t) => stat(prof(t)?.stats?.channels?.input.maxOverMedian, 1), key: (t) => key(t, (p) => p.stats?.channels?.input.maxOverMedian), align: 'right', width: 'minmax(5em, 1fr)' },
-      { title: 'INT8/ch dB', text: (t) => stat(prof(t) && sqnr(prof(t) as TensorProfile, 'int8-per-channel'), 1), key: (t) => key(t, (p) => sqnr(p, 'int8-per-channel')), align: 'right', width: 'minmax(5em, 1fr)' },
-      { title: 'INT4 g128 dB', text: (t) => stat(prof(t) && sqnr(prof(t) as TensorProfile, 'int4-group-sym'), 1), key: (t) => key(t, (p) => sqnr(p, 'int4-group-sym')), align: 'right', width: 'minmax(5em, 1fr)' },
+      { title: 'Elements', text: (t) => formatCount(t.elements), tooltip: (t) => String(t.elements), key: (t) => t.elements, align: 'right', width: 'minmax(5em, 1fr)' },
+      { title: 'Bytes', text: (t) => formatBytes(t.byteLength), tooltip: (t) => `${t.byteLength} bytes`, key: (t) => t.byteLength, align: 'right', width: 'minmax(6.5em, 1fr)' },
+      numberColumn('Absmax', (t) => stats(t)?.absmax),
+      numberColumn('Std', (t) => stats(t)?.std),
+      numberColumn('Kurtosis', (t) => stats(t)?.kurtosis),
+      numberColumn('>6σ', (t) => stats(t)?.outlierFraction6Sigma, 'minmax(5em, 1fr)', percent),
+      numberColumn('Ch. max/med', (t) => stats(t)?.channels?.input.maxOverMedian),
+      numberColumn('INT8/ch dB', (t) => sqnrOf(t, 'int8-per-channel')),
+      numberColumn('INT4 g128 dB', (t) => sqnrOf(t, 'int4-group-sym')),
     ],
     'tensors',
     undefined,
@@ -111,6 +109,11 @@ function tensorTable(tensors: readonly TensorSummary[]): HTMLElement {
       detail.show(profiles.get(t.name), t.name);
     },
   );
+  // The heading counts what the filter leaves: "Tensors (12 of 341)".
+  const heading = h('h2', {}, `Tensors (${tensors.length})`);
+  table.onDidChangeView = (shown, total) => {
+    heading.textContent = shown === total ? `Tensors (${total})` : `Tensors (${shown} of ${total})`;
+  };
   table.setRows(tensors);
   filterField = h('vscode-textfield', { placeholder: 'Filter tensors (text or /regex/)', 'aria-label': 'Filter tensors' });
   const field = filterField;
@@ -120,7 +123,7 @@ function tensorTable(tensors: readonly TensorSummary[]): HTMLElement {
   return h(
     'section',
     { class: 'tensors', 'aria-label': 'Tensors' },
-    h('div', { class: 'detail-head' }, h('h2', {}, `Tensors (${tensors.length})`), profileStatus),
+    h('div', { class: 'detail-head' }, heading, profileStatus),
     field,
     table.element,
     detail.element,
@@ -178,21 +181,18 @@ function renderSummary(s: ModelSummary): void {
   const overview = h('dl', { class: 'facts' });
   for (const [k, v] of facts) overview.append(h('dt', {}, k), h('dd', {}, v));
 
+  // The buttons arrive with the `actions` message: only what applies to this model is offered.
+  toolbar = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Model actions' });
+  actionNotes = h('div', { class: 'action-notes' });
   const parts: HTMLElement[] = [
     h(
       'header',
       { class: 'model-header' },
       h('h1', {}, name),
       h('vscode-badge', {}, s.format.toUpperCase()),
-      h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Model actions' },
-        button('Profile', () => api.postMessage({ type: 'command', command: 'profile' })),
-        ...(s.format === 'onnx' ? [button('Calibrate…', () => api.postMessage({ type: 'command', command: 'calibrate' }), true)] : []),
-        button('Quantize…', () => api.postMessage({ type: 'command', command: 'quantize' }), true),
-        ...(s.format === 'onnx' ? [button('Prune…', () => api.postMessage({ type: 'command', command: 'prune' }), true)] : []),
-        button('Benchmark…', () => api.postMessage({ type: 'command', command: 'benchmark' }), true),
-        button('Show as Text', () => api.postMessage({ type: 'command', command: 'showText' }), true),
-      ),
+      toolbar,
     ),
+    actionNotes,
     h('section', { class: 'overview', 'aria-label': 'Overview' }, overview),
   ];
   if (s.runtimeError) parts.push(h('p', { class: 'warning', role: 'status' }, s.runtimeError));
@@ -214,6 +214,26 @@ function renderSummary(s: ModelSummary): void {
   app.replaceChildren(...parts);
 }
 
+let toolbar: HTMLElement | undefined;
+let actionNotes: HTMLElement | undefined;
+
+const BUTTONS: readonly (readonly [ModelAction, string])[] = [
+  ['profile', 'Profile'],
+  ['calibrate', 'Calibrate…'],
+  ['quantize', 'Quantize…'],
+  ['prune', 'Prune…'],
+  ['benchmark', 'Benchmark…'],
+  ['showText', 'Show as Text'],
+];
+
+/** Shows the buttons of the actions that apply, and one line per reason for those that do not. */
+function renderActions(actions: ModelActions, notes: readonly string[]): void {
+  toolbar?.replaceChildren(
+    ...BUTTONS.filter(([a]) => actions[a].offered).map(([command, label], i) => button(label, () => api.postMessage({ type: 'command', command }), i > 0)),
+  );
+  actionNotes?.replaceChildren(...notes.map((n) => h('p', { class: 'hint action-note' }, n)));
+}
+
 window.addEventListener('message', (event: MessageEvent<EditorHostMessage>) => {
   const m = event.data;
   switch (m.type) {
@@ -222,6 +242,9 @@ window.addEventListener('message', (event: MessageEvent<EditorHostMessage>) => {
       break;
     case 'summary':
       renderSummary(m.summary);
+      break;
+    case 'actions':
+      renderActions(m.actions, m.notes);
       break;
     case 'error':
       renderError(m);

@@ -1,19 +1,18 @@
 import { BarController, BarElement, CategoryScale, Chart, LinearScale, LogarithmicScale, Tooltip } from 'chart.js';
 import type { TensorProfile } from '../../src/protocol/workerProtocol';
+import { formatNumber, fullNumber } from '../shared/formatNumber';
 import { formatCount, h, themeColor } from '../shared/vscodeApi';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, LogarithmicScale, Tooltip);
 
-/** Formats a statistic compactly; `null` (undefined for this tensor) shows as a dash. */
-export function stat(v: number | null | undefined, digits = 4): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
-  if (v !== 0 && (Math.abs(v) >= 1e5 || Math.abs(v) < 1e-3)) return v.toExponential(2);
-  return v.toFixed(digits);
+/** Formats a statistic with `digits` significant digits; `null` (undefined for this tensor) shows as a dash. */
+export function stat(v: number | null | undefined, digits = 5): string {
+  return formatNumber(v, { width: digits + 6, digits });
 }
 
-/** Formats a fraction as a percentage. */
+/** Formats a fraction as a percentage that fits a narrow column (`12.3%`, `4.2e-3%`). */
 export function percent(v: number | null | undefined): string {
-  return v === null || v === undefined ? '–' : `${(v * 100).toPrecision(3)}%`;
+  return v === null || v === undefined || Number.isNaN(v) ? '–' : `${formatNumber(v * 100, { width: 5, digits: 3 })}%`;
 }
 
 /** Max-pools a long series to at most `n` points, so a chart of 16k channels still shows every peak. */
@@ -89,14 +88,15 @@ export class TensorDetail {
     }
     const s = t.stats;
     const facts = h('dl', { class: 'facts compact' });
-    const add = (k: string, v: string): void => void facts.append(h('dt', {}, k), h('dd', {}, v));
+    // The tooltip of each figure gives the full values behind the rounded ones.
+    const add = (k: string, v: string, ...full: (number | null | undefined)[]): void => void facts.append(h('dt', {}, k), h('dd', full.length ? { title: full.map(fullNumber).join(' / ') } : {}, v));
     add('Elements', formatCount(s.count));
-    add('Min / max', `${stat(s.min)} / ${stat(s.max)}`);
-    add('Absmax', stat(s.absmax));
-    add('Mean ± std', `${stat(s.mean)} ± ${stat(s.std)}`);
-    add('Kurtosis', stat(s.kurtosis, 2));
-    add('Beyond 3σ / 6σ', `${percent(s.outlierFraction3Sigma)} / ${percent(s.outlierFraction6Sigma)}`);
-    add('Zeros / NaN / Inf', `${percent(s.zeroFraction)} / ${percent(s.nanFraction)} / ${percent(s.infFraction)}`);
+    add('Min / max', `${stat(s.min)} / ${stat(s.max)}`, s.min, s.max);
+    add('Absmax', stat(s.absmax), s.absmax);
+    add('Mean ± std', `${stat(s.mean)} ± ${stat(s.std)}`, s.mean, s.std);
+    add('Kurtosis', stat(s.kurtosis, 4), s.kurtosis);
+    add('Beyond 3σ / 6σ', `${percent(s.outlierFraction3Sigma)} / ${percent(s.outlierFraction6Sigma)}`, s.outlierFraction3Sigma, s.outlierFraction6Sigma);
+    add('Zeros / NaN / Inf', `${percent(s.zeroFraction)} / ${percent(s.nanFraction)} / ${percent(s.infFraction)}`, s.zeroFraction, s.nanFraction, s.infFraction);
     const parts: (HTMLElement | undefined)[] = [head, t.dequantized ? h('p', { class: 'hint' }, 'Statistics are over the dequantized values of this GGUF block type.') : undefined, facts];
 
     // Histogram, with a toggle between linear values and log10|x|.
@@ -137,7 +137,7 @@ export class TensorDetail {
     }
 
     const rows = s.quantization.map((q) =>
-      h('tr', {}, h('td', {}, q.scheme + (q.groupSize ? ` (g${q.groupSize})` : '')), h('td', { class: 'num' }, q.sqnrDb === null ? (q.lossless ? 'lossless' : '–') : `${q.sqnrDb.toFixed(1)} dB`), h('td', { class: 'num' }, stat(q.relativeError))),
+      h('tr', {}, h('td', {}, q.scheme + (q.groupSize ? ` (g${q.groupSize})` : '')), h('td', { class: 'num' }, q.sqnrDb === null ? (q.lossless ? 'lossless' : '–') : `${q.sqnrDb.toFixed(1)} dB`), h('td', { class: 'num', title: fullNumber(q.relativeError) }, stat(q.relativeError))),
     );
     parts.push(
       h('h3', {}, 'Quantization error per scheme'),

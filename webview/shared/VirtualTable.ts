@@ -1,3 +1,4 @@
+import { formatNumber, fullNumber, type NumberFit } from './formatNumber';
 import { h } from './vscodeApi';
 
 /** One column of a {@link VirtualTable}. */
@@ -7,6 +8,8 @@ export interface Column<Row> {
   readonly text: (row: Row) => string;
   /** Sort key; numbers sort numerically. Defaults to the text. */
   readonly key?: (row: Row) => number | string;
+  /** Tooltip of a cell (the full value of a number shortened to fit); defaults to the text. */
+  readonly tooltip?: (row: Row) => string;
   readonly align?: 'left' | 'right';
   /** CSS grid track, e.g. `minmax(12em, 3fr)`. */
   readonly width: string;
@@ -33,6 +36,8 @@ export class VirtualTable<Row> {
   private sortDescending = false;
   private filter = '';
   private selected = -1;
+  /** Called after every filter or data change with the rows shown and the rows in all. */
+  onDidChangeView: ((shown: number, total: number) => void) | undefined;
 
   constructor(
     private readonly columns: readonly Column<Row>[],
@@ -43,7 +48,7 @@ export class VirtualTable<Row> {
     const template = columns.map((c) => c.width).join(' ');
     this.header = h('div', { class: 'vt-header', role: 'row', style: `grid-template-columns:${template}` });
     columns.forEach((c, i) => {
-      const cell = h('div', { class: `vt-cell vt-head ${c.align === 'right' ? 'right' : ''}`, role: 'columnheader', tabindex: '0', 'aria-sort': 'none' }, c.title);
+      const cell = h('div', { class: `vt-cell vt-head ${c.align === 'right' ? 'right' : ''}`, role: 'columnheader', tabindex: '0', 'aria-sort': 'none', title: c.title }, c.title);
       cell.addEventListener('click', () => this.sortBy(i));
       cell.addEventListener('keydown', (e) => {
         if (e.key === 'Enter' || e.key === ' ') {
@@ -120,6 +125,7 @@ export class VirtualTable<Row> {
     this.spacer.style.height = `${this.view.length * ROW_HEIGHT}px`;
     this.status.textContent = this.view.length === this.rows.length ? `${this.rows.length} ${this.label}` : `${this.view.length} of ${this.rows.length} ${this.label}`;
     this.paint();
+    this.onDidChangeView?.(this.view.length, this.rows.length);
   }
 
   private sortBy(i: number): void {
@@ -139,7 +145,10 @@ export class VirtualTable<Row> {
     for (let i = first; i < last; i++) {
       const row = this.view[i];
       const el = h('div', { class: `vt-row${i === this.selected ? ' selected' : ''}`, role: 'row', 'aria-rowindex': String(i + 1), 'aria-selected': String(i === this.selected) });
-      for (const c of this.columns) el.append(h('div', { class: `vt-cell ${c.align === 'right' ? 'right' : ''}`, role: 'gridcell', title: c.text(row) }, c.text(row)));
+      for (const c of this.columns) {
+        const text = c.text(row);
+        el.append(h('div', { class: `vt-cell ${c.align === 'right' ? 'right' : ''}`, role: 'gridcell', title: c.tooltip?.(row) || text }, text));
+      }
       el.addEventListener('click', () => this.select(i));
       el.addEventListener('dblclick', () => this.onActivate?.(row));
       frag.append(el);
@@ -168,4 +177,30 @@ export class VirtualTable<Row> {
       this.onActivate?.(this.view[this.selected]);
     }
   }
+}
+
+/** The layout of numbers in table cells: six characters fit the narrowest numeric column (5em, less padding). */
+export const CELL_FIT: NumberFit = { width: 6, digits: 4 };
+
+/**
+ * A right-aligned numeric column: the value shortened to fit the cell, the full value in the
+ * tooltip, and rows without a value sorted first.
+ */
+export function numberColumn<Row>(
+  title: string,
+  value: (row: Row) => number | null | undefined,
+  width = 'minmax(5em, 1fr)',
+  show: (v: number | null | undefined) => string = (v) => formatNumber(v, CELL_FIT),
+): Column<Row> {
+  return {
+    title,
+    text: (r) => show(value(r)),
+    tooltip: (r) => fullNumber(value(r)),
+    key: (r) => {
+      const v = value(r);
+      return v === null || v === undefined || Number.isNaN(v) ? -Infinity : v;
+    },
+    align: 'right',
+    width,
+  };
 }

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CHECKPOINT_VIEW_TYPES } from '../editor/CheckpointEditorProvider';
+import type { ModelActionService } from '../editor/ModelActionService';
 import { pickModel } from '../modelFiles';
 import { ModelTextProvider } from '../text/ModelTextProvider';
 import type { WorkerClient } from '../client/WorkerClient';
@@ -30,6 +31,10 @@ export const COMMAND_IDS = [
   'quantscope.restartWorker',
   'quantscope.showWorkerLog',
 ] as const;
+
+function isOnnx(uri: vscode.Uri): boolean {
+  return uri.fsPath.toLowerCase().endsWith('.onnx');
+}
 
 /** The model a command applies to: its argument (Explorer, editor title), the active checkpoint editor, or a pick. */
 async function targetModel(arg: unknown, title: string, extensions?: readonly string[]): Promise<vscode.Uri | undefined> {
@@ -73,7 +78,7 @@ async function pickCalibrationSource(model: vscode.Uri): Promise<CalibrationSour
 /** The palette and context-menu commands that act on a model file. */
 export class ModelCommands {
   /** Registers every command in {@link COMMAND_IDS}. */
-  static register(context: vscode.ExtensionContext, worker: WorkerClient, log: vscode.LogOutputChannel, profiles: ProfileService, quantize: QuantizeFlow, prune: PruneFlow, bench: BenchmarkCommands, plans: PlanFlow): void {
+  static register(context: vscode.ExtensionContext, worker: WorkerClient, log: vscode.LogOutputChannel, profiles: ProfileService, quantize: QuantizeFlow, prune: PruneFlow, bench: BenchmarkCommands, plans: PlanFlow, actions: ModelActionService): void {
     const reg = (id: (typeof COMMAND_IDS)[number], fn: (arg?: unknown, extra?: unknown) => unknown): void => {
       context.subscriptions.push(vscode.commands.registerCommand(id, fn));
     };
@@ -101,24 +106,31 @@ export class ModelCommands {
 
     // From the Explorer (a Uri), the editor (a Uri and a layer) or a script or test (a Uri and choices).
     reg('quantscope.quantizeLayer', async (arg, extra) => {
+      // A checkpoint in another format is refused with its reason rather than swapped for a pick.
+      if (arg instanceof vscode.Uri && !isOnnx(arg) && (await actions.refuse(arg, 'quantize'))) return undefined;
       const uri = await targetModel(arg, 'Quantscope: Quantize Layer', ['onnx']);
       if (!uri) return undefined;
-      if (typeof extra === 'string') return quantize.run(uri, [extra]);
       if (extra && typeof extra === 'object' && 'method' in extra) return quantize.run(uri, [], extra as QuantizeChoices);
-      return quantize.run(uri);
+      // Asked interactively: a model with nothing to quantize is refused before the first question.
+      if (await actions.refuse(uri, 'quantize')) return undefined;
+      return quantize.run(uri, typeof extra === 'string' ? [extra] : []);
     });
 
     reg('quantscope.pruneModel', async (arg, extra) => {
+      if (arg instanceof vscode.Uri && !isOnnx(arg) && (await actions.refuse(arg, 'prune'))) return undefined;
       const uri = await targetModel(arg, 'Quantscope: Prune', ['onnx']);
       if (!uri) return undefined;
-      if (typeof extra === 'string') return prune.run(uri, [extra]);
       if (extra && typeof extra === 'object' && 'method' in extra) return prune.run(uri, [], extra as PruneChoices);
-      return prune.run(uri);
+      if (await actions.refuse(uri, 'prune')) return undefined;
+      return prune.run(uri, typeof extra === 'string' ? [extra] : []);
     });
 
     reg('quantscope.calibrateModel', async (arg) => {
+      if (arg instanceof vscode.Uri && !isOnnx(arg) && (await actions.refuse(arg, 'calibrate'))) return;
       const uri = await targetModel(arg, 'Quantscope: Calibrate Model', ['onnx']);
       if (!uri) return;
+      // Say at once why a model cannot be calibrated, instead of first asking for data.
+      if (await actions.refuse(uri, 'calibrate')) return;
       const source = await pickCalibrationSource(uri);
       if (!source) return;
       await vscode.commands.executeCommand('vscode.openWith', uri, CHECKPOINT_VIEW_TYPES[0]);

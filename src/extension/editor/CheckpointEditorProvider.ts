@@ -6,6 +6,8 @@ import { Disposable } from '../Disposable';
 import type { ProfileService } from '../profile/ProfileService';
 import { webviewHtml } from '../webviewHtml';
 import { CheckpointDocument } from './CheckpointDocument';
+import type { ModelActionService } from './ModelActionService';
+import { missingActionNotes } from './modelActions';
 
 /** The view types of the checkpoint editor: one at default priority, one offered via "Open With…". */
 export const CHECKPOINT_VIEW_TYPES = ['quantscope.checkpoint', 'quantscope.checkpointOption'] as const;
@@ -16,10 +18,12 @@ export const CHECKPOINT_VIEW_TYPES = ['quantscope.checkpoint', 'quantscope.check
  */
 export class CheckpointEditorProvider extends Disposable implements vscode.CustomReadonlyEditorProvider<CheckpointDocument> {
   private readonly panels = new Map<string, Set<vscode.WebviewPanel>>();
+  /** The checkpoint editor that has focus, whose model sets the context keys. */
+  private activePanel: vscode.WebviewPanel | undefined;
 
   /** Registers the provider for every checkpoint view type. */
-  static register(context: vscode.ExtensionContext, worker: WorkerClient, profiles: ProfileService): CheckpointEditorProvider {
-    const provider = new CheckpointEditorProvider(context.extensionUri, worker, profiles);
+  static register(context: vscode.ExtensionContext, worker: WorkerClient, profiles: ProfileService, actions: ModelActionService): CheckpointEditorProvider {
+    const provider = new CheckpointEditorProvider(context.extensionUri, worker, profiles, actions);
     for (const viewType of CHECKPOINT_VIEW_TYPES) {
       context.subscriptions.push(
         vscode.window.registerCustomEditorProvider(viewType, provider, {
@@ -32,7 +36,7 @@ export class CheckpointEditorProvider extends Disposable implements vscode.Custo
     return provider;
   }
 
-  private constructor(private readonly extensionUri: vscode.Uri, private readonly worker: WorkerClient, private readonly profiles: ProfileService) {
+  private constructor(private readonly extensionUri: vscode.Uri, private readonly worker: WorkerClient, private readonly profiles: ProfileService, private readonly actions: ModelActionService) {
     super();
     this._register(profiles.onDidProfile(({ uri, profile, fromCache }) => this.postTo(uri, { type: 'profile', profile, fromCache })));
     this._register(profiles.onDidCalibrate(({ uri, profile, fromCache }) => this.postTo(uri, { type: 'modelProfile', profile, fromCache })));
@@ -73,6 +77,9 @@ export class CheckpointEditorProvider extends Disposable implements vscode.Custo
       try {
         const summary = await this.worker.request('inspect', { path: document.uri.fsPath }, { token: cts.token });
         post({ type: 'summary', summary });
+        // The buttons follow once the rewritable layers are known (a second, short worker request).
+        const actions = await this.actions.fromSummary(document.uri, summary, cts.token);
+        post({ type: 'actions', actions, notes: missingActionNotes(actions) });
         // Results from an earlier session are announced (to this editor and the Outliers view);
         // nothing is computed here.
         await this.profiles.cached(document.uri, true);
@@ -94,7 +101,23 @@ export class CheckpointEditorProvider extends Disposable implements vscode.Custo
           break;
       }
     });
+    const track = (): void => {
+      if (panel.active) {
+        this.activePanel = panel;
+        void this.actions.setActive(document.uri);
+      } else if (this.activePanel === panel) {
+        this.activePanel = undefined;
+        void this.actions.setActive(undefined);
+      }
+    };
+    track();
+    const viewState = panel.onDidChangeViewState(track);
     panel.onDidDispose(() => {
+      viewState.dispose();
+      if (this.activePanel === panel) {
+        this.activePanel = undefined;
+        void this.actions.setActive(undefined);
+      }
       cts.cancel();
       cts.dispose();
       sub.dispose();
