@@ -4,7 +4,7 @@
  */
 import { runCliJob } from './runCliJob';
 import type { BenchParams, OptimizationLevel } from '../protocol/benchTypes';
-import { benchmarkModels } from '../worker/benchmark';
+import { benchmarkModels } from '../worker/jobs/benchmark';
 import { parseArgs, UsageError } from './parseArgs';
 import { renderBench } from './renderBench';
 

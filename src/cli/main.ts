@@ -3,10 +3,10 @@
  * and the editor see the same results.
  */
 import { isFormatError } from '../core/FormatError';
-import { QUIET_JOB } from '../worker/JobContext';
-import { profileModel } from '../worker/profileModel';
-import { profileWeights } from '../worker/profileWeights';
-import { WorkerService } from '../worker/WorkerService';
+import { QUIET_JOB } from '../worker/jobs/JobContext';
+import { profileModel } from '../worker/jobs/profileModel';
+import { profileWeights } from '../worker/jobs/profileWeights';
+import { inspectModel } from '../worker/jobs/inspectModel';
 import { parseArgs, positiveInt, UsageError } from './parseArgs';
 import { BENCH_USAGE, runBench } from './benchCommand';
 import { PRUNE_USAGE, runPrune } from './pruneCommand';
@@ -62,7 +62,7 @@ async function main(argv: readonly string[]): Promise<number> {
   };
   switch (command) {
     case 'inspect': {
-      const summary = await new WorkerService().inspect({ path: one(rest, command) }, QUIET_JOB);
+      const summary = await inspectModel({ path: one(rest, command) }, QUIET_JOB);
       print(summary, () => renderInspect(summary));
       return 0;
     }

@@ -1,6 +1,6 @@
 import { isFormatError } from '../core/FormatError';
 import { TargetExistsError } from '../core/io/atomicWrite';
-import { CancelledError, type JobContext } from '../worker/JobContext';
+import { CancelledError, type JobContext } from '../worker/jobs/JobContext';
 
 /** A job context for the terminal: progress on stderr when it is a TTY (so `--json` stays clean). */
 export function terminalContext(isCancelled: () => boolean = () => false): JobContext & { readonly clear: () => void } {

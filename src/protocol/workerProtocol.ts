@@ -2,8 +2,8 @@
  * Messages between the extension (or the CLI) and the worker process. Type-only: both sides
  * import these to agree on the JSON-RPC method names, parameters and results.
  */
-import type { LayerSensitivity } from '../core/quant/sensitivity';
-import type { TensorStats } from '../core/stats/TensorStats';
+import type { LayerSensitivity } from './sensitivityTypes';
+import type { TensorStats } from './statsTypes';
 import type { BenchParams, BenchReport } from './benchTypes';
 import type { PruneParams, PruneReport } from './pruneTypes';
 import type { PlanParams, PlanResult, QuantizeParams, QuantizeReport } from './quantizeTypes';

@@ -1,5 +1,5 @@
 import type { QuantizeReport } from '../../protocol/quantizeTypes';
-import { describeMethod } from '../../protocol/describeMethod';
+import { describeQuantize } from '../../core/transform/describeReport';
 
 /** A report figure: exponent notation for very small or large values, a dash when there is none. */
 export function formatReportNumber(v: number | null | undefined, digits = 2): string {
@@ -38,7 +38,7 @@ function storedAs(l: QuantizeReport['layers'][number]): string {
 /** The quantization report as Markdown: what changed, what it cost, and how it was measured. */
 export function renderReportMarkdown(r: QuantizeReport): string {
   const name = (p: string): string => p.split(/[\\/]/).pop() ?? p;
-  const scheme = describeMethod(r);
+  const scheme = describeQuantize(r);
   const out: string[] = [
     `# ${name(r.source)} → ${name(r.output)}`,
     '',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { floatToHalf, resolveShape, SyntheticInputs } from '../../../src/core/onnx/calibrationInputs';
+import { floatToHalf, resolveShape, SyntheticInputs } from '../../../src/core/calibration/calibrationInputs';
 import { ElementType } from '../../../src/core/onnx/onnxMessages';
 import { halfToFloat } from '../../../src/core/tensor/floatTables';
 

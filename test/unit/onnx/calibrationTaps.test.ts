@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { buildCalibrationTaps, groupTapsByMemory, type CalibrationTap } from '../../../src/core/onnx/calibrationTaps';
+import { buildCalibrationTaps, groupTapsByMemory, type CalibrationTap } from '../../../src/core/calibration/calibrationTaps';
 import { OnnxModel, Attr } from '../../../src/core/onnx/OnnxModel';
 import { editType } from '../../../src/core/onnx/onnxEditSchema';
 import { ElementType, type ModelMessage } from '../../../src/core/onnx/onnxMessages';

@@ -13,8 +13,8 @@ import { layoutFor, type QuantizedWeight } from '../../../src/core/quant/QuantSc
 import { dequantize } from '../../../src/core/quant/dequantize';
 import { roundHalfEven } from '../../../src/core/quant/roundHalfEven';
 import { quantizeRtn } from '../../../src/core/quant/rtn';
-import { calibrate } from '../../../src/worker/calibrate';
-import { QUIET_JOB } from '../../../src/worker/JobContext';
+import { calibrate } from '../../../src/worker/jobs/calibrate';
+import { QUIET_JOB } from '../../../src/worker/jobs/JobContext';
 import type { RunTensor } from '../../../src/worker/ort';
 import { fixture } from '../support/paths';
 import { normalFloats, relativeL2, runWith } from './rewriteSupport';

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { declaredInputs, SyntheticInputs } from '../../../src/core/onnx/calibrationInputs';
+import { declaredInputs, SyntheticInputs } from '../../../src/core/calibration/calibrationInputs';
 import { Attr, OnnxModel } from '../../../src/core/onnx/OnnxModel';
 import { editType } from '../../../src/core/onnx/onnxEditSchema';
 import { ElementType, type ModelMessage, type NodeMessage, type TensorMessage, type ValueInfoMessage } from '../../../src/core/onnx/onnxMessages';
 import { applySmoothQuant, findWeightTargets, NameAllocator, type SmoothQuantResult, type WeightTarget } from '../../../src/core/onnx/rewrite';
 import { combinedAbsmax, smoothedAbsmax, smoothedHessian, smoothingScales, weightInputAbsmax } from '../../../src/core/quant';
 import { seededRandom } from '../../../src/core/random/seededRandom';
-import { calibrate, type CalibrationResult } from '../../../src/worker/calibrate';
-import { QUIET_JOB } from '../../../src/worker/JobContext';
+import { calibrate, type CalibrationResult } from '../../../src/worker/jobs/calibrate';
+import { QUIET_JOB } from '../../../src/worker/jobs/JobContext';
 import type { RunTensor } from '../../../src/worker/ort';
 import { fixture } from '../support/paths';
 import { relativeL2, runWith } from './rewriteSupport';

@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isFormatError } from '../../../src/core/FormatError';
-import { QUIET_JOB } from '../../../src/worker/JobContext';
-import { WorkerService } from '../../../src/worker/WorkerService';
+import { QUIET_JOB } from '../../../src/worker/jobs/JobContext';
+import { WorkerService } from '../../../src/worker/host/WorkerService';
 import { fixture, npmModel } from '../support/paths';
 
 const service = new WorkerService();

@@ -6,11 +6,11 @@ import { after, before, test } from 'node:test';
 import { benchParamsFromArgs } from '../../../src/cli/benchCommand';
 import { renderBench } from '../../../src/cli/renderBench';
 import type { BenchReport, ModelBench } from '../../../src/protocol/benchTypes';
-import { benchmarkModels, summarizeProfile } from '../../../src/worker/benchmark';
-import { benchVerdicts } from '../../../src/worker/benchVerdicts';
-import { parseCpuInfo } from '../../../src/worker/cpuFeatures';
-import { CancelledError, QUIET_JOB } from '../../../src/worker/JobContext';
-import { quantizeModel } from '../../../src/worker/quantize';
+import { benchmarkModels, summarizeProfile } from '../../../src/worker/jobs/benchmark';
+import { benchVerdicts } from '../../../src/worker/jobs/benchVerdicts';
+import { parseCpuInfo } from '../../../src/worker/jobs/cpuFeatures';
+import { CancelledError, QUIET_JOB } from '../../../src/worker/jobs/JobContext';
+import { quantizeModel } from '../../../src/worker/jobs/quantize';
 import { fixture } from '../support/paths';
 
 const dir = mkdtempSync(join(tmpdir(), 'quantscope-bench-test-'));

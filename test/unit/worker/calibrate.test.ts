@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { editType } from '../../../src/core/onnx/onnxEditSchema';
 import { ElementType } from '../../../src/core/onnx/onnxMessages';
-import { calibrate, summarizeCalibration } from '../../../src/worker/calibrate';
-import { CancelledError, QUIET_JOB } from '../../../src/worker/JobContext';
+import { calibrate, summarizeCalibration } from '../../../src/worker/jobs/calibrate';
+import { CancelledError, QUIET_JOB } from '../../../src/worker/jobs/JobContext';
 import { fixture, npmModel } from '../support/paths';
 import { randomFloats } from '../onnx/runModel';
 

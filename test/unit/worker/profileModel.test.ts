@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { QUIET_JOB } from '../../../src/worker/JobContext';
-import { profileModel } from '../../../src/worker/profileModel';
+import { QUIET_JOB } from '../../../src/worker/jobs/JobContext';
+import { profileModel } from '../../../src/worker/jobs/profileModel';
 import { fixture, npmModel } from '../support/paths';
 
 test('profileModel ranks the real PP-OCRv4 recognizer layers by sensitivity, with activation statistics', async () => {

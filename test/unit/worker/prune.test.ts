@@ -7,9 +7,9 @@ import { quadraticTraceOfDifference } from '../../../src/core/linalg/quadraticTr
 import { checkNM, magnitudePrune, nmMask } from '../../../src/core/prune';
 import { pruneParamsFromArgs, runPrune } from '../../../src/cli/pruneCommand';
 import { renderPrune } from '../../../src/cli/renderPrune';
-import { calibrate } from '../../../src/worker/calibrate';
-import { QUIET_JOB } from '../../../src/worker/JobContext';
-import { pruneModel } from '../../../src/worker/prune';
+import { calibrate } from '../../../src/worker/jobs/calibrate';
+import { QUIET_JOB } from '../../../src/worker/jobs/JobContext';
+import { pruneModel } from '../../../src/worker/jobs/prune';
 import type { PruneReport } from '../../../src/protocol/pruneTypes';
 import { OCR_LAYERS, transformModels } from '../support/transformModels';
 

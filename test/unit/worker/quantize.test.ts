@@ -7,9 +7,9 @@ import { canonicalWeight, findWeightTargets } from '../../../src/core/onnx/rewri
 import { quadraticTraceOfDifference } from '../../../src/core/linalg/quadraticTrace';
 import { dequantize, gptq, quantizeRtn, type QuantScheme } from '../../../src/core/quant';
 import { quantizeParamsFromArgs, runQuantize } from '../../../src/cli/quantizeCommand';
-import { calibrate } from '../../../src/worker/calibrate';
-import { CancelledError, QUIET_JOB } from '../../../src/worker/JobContext';
-import { quantizeModel } from '../../../src/worker/quantize';
+import { calibrate } from '../../../src/worker/jobs/calibrate';
+import { CancelledError, QUIET_JOB } from '../../../src/worker/jobs/JobContext';
+import { quantizeModel } from '../../../src/worker/jobs/quantize';
 import type { QuantizeReport } from '../../../src/protocol/quantizeTypes';
 import { captureOutput, type Captured } from '../support/captureOutput';
 import { OCR_LAYERS, transformModels } from '../support/transformModels';
@@ -176,4 +176,13 @@ test('the CLI quantizes with a layer regex, prints JSON or text, and refuses an 
   const bad = await cli([TINY, '--method', 'rtn', '--bits', '3', '--format', 'nbits'], false);
   assert.equal(bad.code, 1);
   assert.match(bad.err, /4-bit weights only/);
+});
+
+test('MatMulNBits without --group takes the method table\'s default block of 128', async () => {
+  const params = await quantizeParamsFromArgs([OCR, '--method', 'rtn', '--format', 'nbits', '--bits', '4', '--layers', '^p2o\\.MatMul\\.(0|8|10)$']);
+  assert.equal(params.group, undefined);
+  const r = await quantizeModel(params, QUIET_JOB);
+  assert.equal(r.group, 128);
+  assert.deepEqual(r.layers.map((l) => l.layer), OCR_LAYERS);
+  assert.ok(r.layers.every((l) => l.kind === 'nbits'), JSON.stringify(r.skipped));
 });

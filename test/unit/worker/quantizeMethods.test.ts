@@ -5,10 +5,10 @@ import { test } from 'node:test';
 import { OnnxModel } from '../../../src/core/onnx/OnnxModel';
 import { parsePlanRecipe } from '../../../src/core/quant/planRecipe';
 import { quantizeParamsFromArgs, runQuantize } from '../../../src/cli/quantizeCommand';
-import { QUIET_JOB } from '../../../src/worker/JobContext';
-import { planQuantization } from '../../../src/worker/planQuantization';
-import { quantizeModel } from '../../../src/worker/quantize';
-import type { QuantizeReport } from '../../../src/protocol/quantizeTypes';
+import { QUIET_JOB } from '../../../src/worker/jobs/JobContext';
+import { planQuantization } from '../../../src/worker/jobs/planQuantization';
+import { quantizeModel } from '../../../src/worker/jobs/quantize';
+import type { QuantizeParams, QuantizeReport } from '../../../src/protocol/quantizeTypes';
 import { captureOutput, type Captured } from '../support/captureOutput';
 import { fixture } from '../support/paths';
 import { OCR_LAYERS, transformModels } from '../support/transformModels';
@@ -129,7 +129,7 @@ test('every method runs end to end on the torch transformer and on PP-OCR', asyn
   }
   for (const run of runs) {
     const calibration = run.path === OCR ? { samples: 2, sequenceLength: 320 } : CALIBRATION;
-    const r = await quantizeModel({ ...run, ...(run.bits === 4 ? { group: 32 } : {}), ...(run.method === 'plan' ? { budget: { kind: 'bits', bitsPerWeight: 5 } } : {}), calibration }, QUIET_JOB);
+    const r = await quantizeModel({ ...run, ...(run.bits === 4 ? { group: 32 } : {}), ...(run.method === 'plan' ? { budget: { kind: 'bits', bitsPerWeight: 5 } } : {}), calibration } as QuantizeParams, QUIET_JOB);
     console.log(`  ${line(r)}`);
     assert.ok(r.layers.length > 0);
     assert.ok(Number.isFinite(err(r)) && err(r) < 1, `${run.method}: ${err(r)}`);

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { isFormatError } from '../../../src/core/FormatError';
-import { declaredInputs, type FeedTensor, type InputSpec } from '../../../src/core/onnx/calibrationInputs';
+import { declaredInputs, type FeedTensor, type InputSpec } from '../../../src/core/calibration/calibrationInputs';
 import { ElementType } from '../../../src/core/onnx/onnxMessages';
 import { OnnxModel } from '../../../src/core/onnx/OnnxModel';
-import { calibrate } from '../../../src/worker/calibrate';
-import { CancelledError, QUIET_JOB } from '../../../src/worker/JobContext';
-import { loadTokenizer } from '../../../src/worker/loadTokenizer';
-import { embeddingTable, textBatches } from '../../../src/worker/textCalibration';
+import { calibrate } from '../../../src/worker/jobs/calibrate';
+import { CancelledError, QUIET_JOB } from '../../../src/worker/jobs/JobContext';
+import { loadTokenizer } from '../../../src/worker/jobs/loadTokenizer';
+import { embeddingTable, textBatches } from '../../../src/worker/jobs/textCalibration';
 import { fixture } from '../support/paths';
 
 const dir = mkdtempSync(join(tmpdir(), 'quantscope-text-calibration-'));
