@@ -7,7 +7,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { PROCESS_OUTPUT, runCliJob, type CliOutput } from './runCliJob';
 import { OnnxModel } from '../core/onnx/OnnxModel';
 import { findWeightTargets } from '../core/onnx/rewrite/weightTargets';
-import { parsePlanRecipe, printPlanRecipe } from '../core/quant/planRecipe';
+import { parsePlanRecipe, printPlanRecipe } from '../core/transform/quantize/planRecipe';
 import { planQuantization } from '../worker/jobs/planQuantization';
 import { quantizeModel } from '../worker/jobs/quantize';
 import { METHODS } from '../core/transform/methods';

@@ -10,5 +10,5 @@ export * from './gptq';
 export * from './sensitivity';
 export * from './toUnsigned';
 export * from './mixedPrecisionPlan';
-export * from './planRecipe';
+export * from '../transform/quantize/planRecipe';
 export * from './smoothQuant';

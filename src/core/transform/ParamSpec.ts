@@ -30,6 +30,8 @@ export interface ParamSpec {
   readonly cliHidden?: boolean;
   /** What a QuickPick offers for this parameter, first the usual choice; absent: the QuickPick does not ask. */
   readonly picks?: readonly ParamPick[];
+  /** Where the QuickPick asks for it when not in table order (a plan asks its budget before the rounding). */
+  readonly pickOrder?: number;
   /** The QuickPick's title for this parameter. */
   readonly pickTitle?: string;
   /** Whether the QuickPick asks, given what was picked so far (the block size only for 4 bits). */

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parsePlanRecipe, printPlanRecipe, RecipeError } from '../../core/quant/planRecipe';
+import { parsePlanRecipe, printPlanRecipe, RecipeError } from '../../core/transform/quantize/planRecipe';
 import type { PlanResult, QuantizeReport } from '../../protocol/quantizeTypes';
 import type { WorkerClient } from '../client/WorkerClient';
 import type { PlanStep, QuantizeFlow } from './QuantizeFlow';

@@ -21,7 +21,8 @@ function messageOf(e: unknown): string {
  */
 export async function askMethodParams(method: AnyTransformMethod, title: string): Promise<Record<string, unknown> | undefined> {
   const picked: Record<string, unknown> = {};
-  for (const spec of method.params) {
+  const order = method.params.map((spec, i) => ({ spec, at: spec.pickOrder ?? i })).sort((a, b) => a.at - b.at);
+  for (const { spec } of order) {
     if (picked[spec.field] !== undefined) continue;
     if (spec.setting) {
       picked[spec.field] = vscode.workspace.getConfiguration('quantscope').get(spec.setting, spec.default);

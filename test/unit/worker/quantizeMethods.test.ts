@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { OnnxModel } from '../../../src/core/onnx/OnnxModel';
-import { parsePlanRecipe } from '../../../src/core/quant/planRecipe';
+import { parsePlanRecipe } from '../../../src/core/transform/quantize/planRecipe';
 import { quantizeParamsFromArgs, runQuantize } from '../../../src/cli/quantizeCommand';
 import { QUIET_JOB } from '../../../src/worker/jobs/JobContext';
 import { planQuantization } from '../../../src/worker/jobs/planQuantization';

@@ -194,16 +194,16 @@ export const LLM_INT8: TransformMethod<LlmInt8Params, LayerReport, QuantizeRepor
 const FALLBACK_BUDGET = { kind: 'bits', bitsPerWeight: 8 } as const;
 
 const PLAN_PARAMS: readonly ParamSpec[] = [
+  { ...weightsSpec([
+    { value: 'rtn', label: 'RTN', description: 'the rounding the sensitivity table measured' },
+    { value: 'gptq', label: 'GPTQ', description: 'lower error than the plan expects, slower' },
+  ]), pickOrder: 3 },
   { name: 'budget-bits', field: 'budget', kind: 'number', min: 0.001, max: 32, placeholder: 'B', help: 'average stored bits per weight, scales included',
     wrap: { to: (bitsPerWeight) => ({ kind: 'bits', bitsPerWeight }), from: (b) => (isBudget(b) && b.kind === 'bits' ? b.bitsPerWeight : undefined) },
     pickTitle: 'budget (stored bits per weight, scales included)',
     picks: [4.5, 5, 6, 8].map((b) => ({ value: b, label: `${b} bits per weight`, description: b === 8 ? 'INT8 where needed, INT4 where cheap' : b <= 5 ? 'mostly INT4; the most sensitive layers get more' : 'a mix of INT8 and INT4' })) },
   { name: 'budget-error', field: 'budget', kind: 'number', min: 0, placeholder: 'E', default: 0.01, pickTitle: 'Error budget…', help: 'the smallest model whose summed layer error Σ tr(ΔW H ΔWᵀ)/tr(W H Wᵀ) stays below E',
     wrap: { to: (maxError) => ({ kind: 'error', maxError }), from: (b) => (isBudget(b) && b.kind === 'error' ? b.maxError : undefined) } },
-  weightsSpec([
-    { value: 'rtn', label: 'RTN', description: 'the rounding the sensitivity table measured' },
-    { value: 'gptq', label: 'GPTQ', description: 'lower error than the plan expects, slower' },
-  ]),
   { name: 'plan', field: 'plan', kind: 'string', cliHidden: true, help: 'the precision of each layer (from a recipe)', codec: { parse: parseLayerPlan, print: (v) => JSON.stringify(v) } },
 ];
 

@@ -1,7 +1,8 @@
 import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
 import {
   isPlanChoice, PLAN_CHOICES, type MixedPrecisionPlan, type PlanBudget, type PlanChoice, type PlanLayer, type QuantPlanChoice,
-} from './mixedPrecisionPlan';
+} from '../../quant/mixedPrecisionPlan';
+import { PLAN } from './quantizeMethods';
 
 /**
  * A mixed-precision plan as an editable recipe file (`*.qrecipe.yaml`):
@@ -66,9 +67,11 @@ export interface PlanRecipeInfo {
   readonly budget: PlanBudget;
 }
 
-const KEYS = ['model', 'method', 'weights', 'budget-bits', 'budget-error', 'layers'] as const;
-type Key = (typeof KEYS)[number];
-const WEIGHTS: readonly PlanWeightsMethod[] = ['rtn', 'gptq'];
+/** The plan method's settings a recipe may state: its parameters in the method table, in table order. */
+const SETTINGS = PLAN.params.filter((p) => !p.cliHidden);
+const KEYS: readonly string[] = ['model', 'method', ...SETTINGS.map((p) => p.name), 'layers'];
+type Key = string;
+const WEIGHTS = SETTINGS.find((p) => p.field === 'weights')?.values ?? [];
 const SHORT: Readonly<Record<QuantPlanChoice, string>> = { 'int8-channel': 'int8', 'int4-g128': 'int4-g128', 'int4-channel': 'int4-ch' };
 const CHOICE_LIST = PLAN_CHOICES.join(', ');
 
@@ -152,10 +155,10 @@ export function parsePlanRecipe(text: string): PlanRecipe {
     const line = lineOf(keyNode, lineOf(pair.value));
     if (!isScalar(keyNode) || typeof keyNode.value !== 'string') throw new RecipeError(line, `keys must be plain names (${KEYS.join(', ')})`);
     const key = keyNode.value;
-    if (!(KEYS as readonly string[]).includes(key)) throw new RecipeError(line, `unknown key \`${key}\`; valid keys: ${KEYS.join(', ')}`);
-    const first = found.get(key as Key);
+    if (!KEYS.includes(key)) throw new RecipeError(line, `unknown key \`${key}\`; valid keys: ${KEYS.join(', ')}`);
+    const first = found.get(key);
     if (first) throw new RecipeError(line, `duplicate key \`${key}\` (first on line ${lineOf(first.key as Node)})`);
-    found.set(key as Key, pair);
+    found.set(key, pair);
   }
 
   /** The string value of a key that must be a plain scalar, with the line to blame. */
@@ -180,8 +183,8 @@ export function parsePlanRecipe(text: string): PlanRecipe {
   let weights: PlanWeightsMethod = 'rtn';
   if (weightsEntry) {
     const w = weightsEntry.value;
-    if (w !== 'rtn' && w !== 'gptq') throw new RecipeError(weightsEntry.line, `unknown weights method \`${w}\`; valid: ${WEIGHTS.join(', ')}`);
-    weights = w;
+    if (!WEIGHTS.includes(w)) throw new RecipeError(weightsEntry.line, `unknown weights method \`${w}\`; valid: ${WEIGHTS.join(', ')}`);
+    weights = w as PlanWeightsMethod;
   }
 
   const bits = scalarOf('budget-bits'), err = scalarOf('budget-error');
