@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  parsePlanRecipe, planMixedPrecision, printPlanRecipe, RecipeError, type PlanBudget, type PlanLayer, type PlanRecipe,
-} from '../../../src/core/quant';
+import { planMixedPrecision, type PlanBudget, type PlanLayer } from '../../../src/core/quant';
+import { parsePlanRecipe, printPlanRecipe, RecipeError, type PlanRecipe } from '../../../src/core/transform/quantize/planRecipe';
 import { seededRandom } from '../../../src/core/random/seededRandom';
 
 /** Names YAML must quote or could misread: numbers, booleans, nulls, indicators, colons, hashes, unicode. */
