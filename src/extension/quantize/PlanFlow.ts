@@ -37,7 +37,7 @@ export class PlanFlow {
     const result = await this.runner.run(`Planning ${name}`, (token, onProgress) => this.worker.request('planQuantization', {
       path: model.fsPath,
       budget: choices.budget,
-      ...(choices.layers?.length ? { layers: choices.layers } : {}),
+      layers: choices.layers?.length ? choices.layers : undefined,
       ...calibrationSettings(choices.calibrationFile),
     }, { token, onProgress }));
     if (!result) return undefined;
@@ -90,7 +90,7 @@ export class PlanFlow {
     return this.quantize.run(vscode.Uri.file(model), [], {
       method: 'plan', bits: 8, format: 'qdq', weights: recipe.weights,
       plan: Object.fromEntries(recipe.layers.map((l) => [l.layer, l.choice])),
-      ...(recipe.budget ? { budget: recipe.budget } : {}),
+      budget: recipe.budget,
     });
   }
 }

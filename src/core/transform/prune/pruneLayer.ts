@@ -187,7 +187,7 @@ export function pruneLayer(model: OnnxModel, target: WeightTarget, job: PruneLay
       W = permuteColumns(W, cp.perm);
       if (hData) hData = permuteHessian(hData, cp.perm);
     }
-    permutation = { efficacy: cp.efficacy, keptBefore: cp.keptBefore, keptAfter: how.applied === 'none' ? cp.keptBefore : cp.keptAfter, applied: how.applied, ...(how.reason ? { reason: how.reason } : {}) };
+    permutation = { efficacy: cp.efficacy, keptBefore: cp.keptBefore, keptAfter: how.applied === 'none' ? cp.keptBefore : cp.keptAfter, applied: how.applied, reason: how.reason };
   }
   const H = hData === undefined ? undefined : { rows: W.cols, cols: W.cols, data: hData };
   /** The mask shape magnitude pruning would pick: N:M, or unstructured at the target sparsity. */
@@ -218,7 +218,7 @@ export function pruneLayer(model: OnnxModel, target: WeightTarget, job: PruneLay
     relativeError,
     magnitudeRelativeError,
     calibrationRows: H ? job.hessian?.rows ?? null : null,
-    ...(permutation ? { permutation } : {}),
+    permutation,
   };
 }
 

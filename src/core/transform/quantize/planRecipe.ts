@@ -209,7 +209,7 @@ export function parsePlanRecipe(text: string): PlanRecipe {
     const hint = isSeq(layersNode) ? 'not a list' : 'not a single value';
     throw new RecipeError(layersLine, `\`layers\` must be a mapping of layer name to precision, like \`  /blocks.0/q/MatMul: int4-g128\`, ${hint}`);
   }
-  return { model: model.value, weights, ...(budget ? { budget } : {}), layers: parseLayers(layersNode, lineOf) };
+  return { model: model.value, weights, budget, layers: parseLayers(layersNode, lineOf) };
 }
 
 function parseLayers(map: YAMLMap, lineOf: (node: Node | null | undefined, fallback?: number) => number): PlanRecipe['layers'] {

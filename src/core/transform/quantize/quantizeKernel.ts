@@ -76,7 +76,9 @@ export function quantizeKernel(run: TransformRun<QuantizeParams>, s: QuantizeSet
   const threshold = s.outlierThreshold ?? INT8_OUTLIER_THRESHOLD;
   const plan = s.plan;
   return {
-    ...(plan ? { targets: plan.targets, skipped: plan.skipped, progressStart: plan.progressStart } : {}),
+    targets: plan?.targets,
+    skipped: plan?.skipped,
+    progressStart: plan?.progressStart,
     group: s.smoothAlpha === undefined ? undefined : (targets, stats) => {
       // SmoothQuant rewrites the group's activations and weights first; the kernels then see the
       // smoothed W·diag(s) with H and absmax of X·diag(1/s).

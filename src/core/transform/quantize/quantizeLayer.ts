@@ -78,7 +78,7 @@ function write(model: OnnxModel, target: WeightTarget, q: QuantizedWeight, job: 
 function round(W: MatrixLike, H: MatrixLike | undefined, job: LayerJob, layer: string): QuantizedWeight {
   if (job.rounding === 'rtn') return quantizeRtn(W, job.scheme);
   if (!H) throw new Error(`${layer}: GPTQ needs the layer's Hessian from calibration`);
-  return gptq(W, H, { scheme: job.scheme, isCancelled: job.isCancelled, ...(job.actOrder ? { actOrder: true } : {}), ...(job.damping === undefined ? {} : { percdamp: job.damping }) });
+  return gptq(W, H, { scheme: job.scheme, isCancelled: job.isCancelled, actOrder: job.actOrder, percdamp: job.damping });
 }
 
 /** The columns `cols` of a row-major [rows, n] matrix. */
