@@ -1,56 +1,57 @@
 /**
- * `quantscope bench A.onnx [B.onnx …] [--threads N] [--runs N] [--warmup N] [--batch N] [--seq N]
- * [--dim NAME=N]… [--budget MS] [--opt LEVEL] [--inputs FILE] [--no-profile] [--json]`
+ * `quantscope bench A.onnx [B.onnx …]`: times ONNX models interleaved on the same inputs and
+ * explains the differences.
  */
-import { runCliJob } from './runCliJob';
 import type { BenchParams, OptimizationLevel } from '../protocol/benchTypes';
 import { benchmarkModels } from '../worker/jobs/benchmark';
-import { parseArgs, UsageError } from './parseArgs';
+import { checkFile, checkInput } from './checkInput';
+import type { CliCommand } from './CliCommand';
+import { JSON_OPTION, type CommandSpec } from './CommandSpec';
+import { parseArgs, UsageError, type ParsedArgs } from './parseArgs';
+import { withoutCommandWord } from './quantizeCommand';
 import { renderBench } from './renderBench';
+import { runCommand } from './runCommand';
+import { PROCESS_OUTPUT, runCliJob, type CliOutput } from './runCliJob';
 
-/** The help text of the command, for the CLI's usage. */
-export const BENCH_USAGE = `  bench A.onnx [B.onnx …] [--threads N] [--runs N] [--warmup N] [--batch N] [--seq N]
-        [--dim NAME=N]… [--budget MS] [--opt disabled|basic|extended|all] [--inputs FILE]
-        [--no-profile] [--json]
-                                         Time models interleaved on the same inputs, compare them
-                                         with the first, profile operators and explain the result
-`;
-
-const VALUED = new Set(['threads', 'runs', 'warmup', 'batch', 'seq', 'dim', 'budget', 'opt', 'inputs']);
 const LEVELS: readonly OptimizationLevel[] = ['disabled', 'basic', 'extended', 'all'];
 
-function integer(v: string | undefined, name: string, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got "${v}"`);
-  return n;
-}
+/** What `bench` takes. */
+export const BENCH_SPEC: CommandSpec = {
+  name: 'bench',
+  summary: 'Time ONNX models interleaved on the same inputs, compare them with the first and explain why',
+  usage: ['bench A.onnx [B.onnx …] [options]'],
+  description: 'Time ONNX models interleaved on the same inputs, compare each with the first (ratio of medians and output agreement), profile their operators and explain the result.',
+  arguments: [{ name: 'MODEL.onnx', help: 'One or more ONNX models; the first is the baseline (bench reads ONNX models only)', count: 'one-or-more' }],
+  options: [
+    { name: 'threads', kind: 'int', min: 0, default: 0, help: 'Intra-op threads of ONNX Runtime (0: its default)' },
+    { name: 'runs', kind: 'int', min: 1, default: 20, help: 'Timed runs per model' },
+    { name: 'warmup', kind: 'int', min: 0, default: 3, help: 'Untimed runs per model first' },
+    { name: 'batch', kind: 'int', min: 1, default: 1, help: 'Batch size of generated inputs' },
+    { name: 'seq', kind: 'int', min: 1, default: 128, help: 'Length of symbolic (sequence) dimensions of generated inputs' },
+    { name: 'dim', kind: 'string', placeholder: 'NAME=N', repeatable: true, help: 'The size of one named symbolic dimension' },
+    { name: 'budget', kind: 'int', min: 1, placeholder: 'MS', help: 'Stop the timed rounds after this many milliseconds (default: no limit)' },
+    { name: 'opt', kind: 'enum', values: LEVELS, default: 'all', help: 'ONNX Runtime graph optimization level' },
+    { name: 'inputs', kind: 'string', placeholder: 'FILE', help: 'Inputs from a .npy/.npz or .pb file instead of generated ones' },
+    { name: 'no-profile', kind: 'flag', help: 'Skip the per-operator profile' },
+    JSON_OPTION,
+  ],
+  examples: ['bench model.onnx model.q4.onnx --threads 4 --runs 50'],
+};
 
-/** The job parameters from the command line (after the word `bench`). */
-export function benchParamsFromArgs(argv: readonly string[]): BenchParams {
-  const args = parseArgs(argv, VALUED);
-  const models = args.positional.filter((p) => p !== 'bench');
-  if (!models.length) throw new UsageError('quantscope bench: expected one or more MODEL.onnx');
-  for (const f of args.flags) if (f !== 'json' && f !== 'no-profile') throw new UsageError(`quantscope bench: unknown option --${f}`);
-  const opt = (name: string): string | undefined => args.options.get(name)?.[0];
+/** The job parameters from a parsed `bench` command line. */
+function benchParams(args: ParsedArgs): BenchParams {
   const dims: Record<string, number> = {};
-  for (const d of args.options.get('dim') ?? []) {
+  for (const d of args.strings('dim')) {
     const m = /^([^=]+)=(\d+)$/.exec(d);
-    if (!m || Number(m[2]) <= 0) throw new UsageError(`--dim must be NAME=N with N > 0, got "${d}"`);
+    if (!m || Number(m[2]) <= 0) throw new UsageError(`--dim must be NAME=N with N > 0, got "${d}"`, 'bench');
     dims[m[1]] = Number(m[2]);
   }
-  const level = opt('opt');
-  const optimizationLevel = level === undefined ? undefined : LEVELS.find((l) => l === level);
-  if (level !== undefined && !optimizationLevel) throw new UsageError(`--opt must be ${LEVELS.join(', ')}; got "${level}"`);
-  const threads = integer(opt('threads'), 'threads', 0);
-  const runs = integer(opt('runs'), 'runs', 1);
-  const warmup = integer(opt('warmup'), 'warmup', 0);
-  const batch = integer(opt('batch'), 'batch', 1);
-  const sequenceLength = integer(opt('seq'), 'seq', 1);
-  const timeBudgetMs = integer(opt('budget'), 'budget', 1);
-  const inputsFile = opt('inputs');
+  const num = (name: string): number | undefined => args.number(name);
+  const threads = num('threads'), runs = num('runs'), warmup = num('warmup'), batch = num('batch'), sequenceLength = num('seq'), timeBudgetMs = num('budget');
+  const optimizationLevel = args.choice('opt', LEVELS);
+  const inputsFile = args.string('inputs');
   return {
-    models,
+    models: [...args.positional],
     ...(threads !== undefined ? { threads } : {}),
     ...(runs !== undefined ? { runs } : {}),
     ...(warmup !== undefined ? { warmup } : {}),
@@ -60,16 +61,27 @@ export function benchParamsFromArgs(argv: readonly string[]): BenchParams {
     ...(timeBudgetMs !== undefined ? { timeBudgetMs } : {}),
     ...(optimizationLevel ? { optimizationLevel } : {}),
     ...(inputsFile ? { inputsFile } : {}),
-    ...(args.flags.has('no-profile') ? { profile: false } : {}),
+    ...(args.has('no-profile') ? { profile: false } : {}),
   };
 }
 
-/**
- * Runs `quantscope bench` with the arguments after the command word and prints the report (text,
- * or JSON with `json`). Returns the exit code: 0 done, 1 failed (an unreadable model or inputs),
- * 130 interrupted. Usage mistakes throw {@link UsageError} for the caller to print with the usage.
- */
-export async function runBench(argv: readonly string[], json: boolean): Promise<number> {
-  const params = benchParamsFromArgs(argv);
-  return runCliJob('bench', (ctx) => benchmarkModels(params, ctx), renderBench, json, 'interrupted');
+/** The job parameters from the command line after the word `bench`. */
+export function benchParamsFromArgs(argv: readonly string[]): BenchParams {
+  return benchParams(parseArgs(BENCH_SPEC, withoutCommandWord(argv, 'bench')));
+}
+
+/** `quantscope bench`: 0 done, 1 failed (an unreadable model or inputs), 2 usage, 130 interrupted. */
+export const BENCH_COMMAND: CliCommand = {
+  spec: BENCH_SPEC,
+  run: async (args, output) => {
+    const params = benchParams(args);
+    for (const m of params.models) await checkInput(m, 'bench', ['onnx']);
+    if (params.inputsFile) await checkFile(params.inputsFile);
+    return runCliJob('bench', (ctx) => benchmarkModels(params, ctx), renderBench, args.json, 'interrupted', output);
+  },
+};
+
+/** Runs `quantscope bench` with the arguments after the command word (JSON with `json` or `--json`); returns the exit code. */
+export function runBench(argv: readonly string[], json: boolean, output: CliOutput = PROCESS_OUTPUT): Promise<number> {
+  return runCommand(BENCH_COMMAND, json && !argv.includes('--json') ? [...argv, '--json'] : argv, output);
 }

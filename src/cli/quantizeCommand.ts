@@ -1,58 +1,96 @@
 /**
- * `quantscope quantize MODEL.onnx --method NAME [its options] [--plan-only] [--recipe FILE] …
- * [-o OUT.onnx] [--json]`, with the methods and their options from the method table.
+ * `quantscope quantize MODEL.onnx --method rtn|gptq|smoothquant|llmint8|plan …`: quantizes the
+ * MatMul/Gemm weights of an ONNX model into a new model, or prints or applies a plan recipe.
  */
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { PROCESS_OUTPUT, runCliJob, type CliOutput } from './runCliJob';
 import { OnnxModel } from '../core/onnx/OnnxModel';
 import { findWeightTargets } from '../core/onnx/rewrite/weightTargets';
-import { parsePlanRecipe, printPlanRecipe } from '../core/transform/quantize/planRecipe';
+import { parsePlanRecipe, printPlanRecipe, RecipeError } from '../core/transform/quantize/planRecipe';
 import { planQuantization } from '../worker/jobs/planQuantization';
 import { quantizeModel } from '../worker/jobs/quantize';
 import { METHODS } from '../core/transform/methods';
 import { defaultOf } from '../core/transform/quantize/quantizeMethods';
 import { methodsOf } from '../core/transform/validateParams';
 import type { MixedPlanParams, PlanParams, QuantizeCalibration, QuantizeParams, WeightRounding } from '../protocol/quantizeTypes';
-import { methodHelp, methodParamsFromArgs, valuedOptions } from './methodOptions';
-import { parseArgs, positiveInt, UsageError } from './parseArgs';
+import { methodOptionGroups, methodParamsFromArgs, type CliMethodTable } from './methodOptions';
+import { checkFile, checkInput } from './checkInput';
+import type { CliCommand } from './CliCommand';
+import { JSON_OPTION, type CommandSpec, type OptionGroup, type OptionSpec } from './CommandSpec';
+import { CALIBRATION_OPTIONS, LAYERS_OPTION, OUTPUT_OPTION, OVERWRITE_OPTION } from './commonOptions';
+import { parseArgs, UsageError, type ParsedArgs } from './parseArgs';
 import { renderQuantize } from './renderQuantize';
+import { runCommand } from './runCommand';
+import { PROCESS_OUTPUT, runCliJob, type CliOutput } from './runCliJob';
 
-/** The help text of the command, for the CLI's usage: the methods and their options come from the method table. */
-export const QUANTIZE_USAGE = `  quantize MODEL.onnx --method ${methodsOf(METHODS, 'quantize').map((m) => m.name).join('|')} [method options]
-           [--layers REGEX] [--samples N] [--batch N] [--seq N] [--calib FILE] [--plan-only]
-           [-o OUT.onnx] [--overwrite] [--json]
-  quantize --recipe PLAN.qrecipe.yaml [-o OUT.onnx] [--json]
-                                         Quantize MatMul/Gemm weights into a new model (default
-                                         MODEL.q<bits>.onnx, never overwriting), check that ONNX
-                                         Runtime loads it, and report the error on held-out inputs.
-                                         --plan-only prints a plan as an editable recipe, which
-                                         --recipe applies
-${methodHelp(METHODS, 'quantize')}`;
+/** The options every quantization method takes; the methods' own come from the method table. */
+function generalOptions(table: CliMethodTable): readonly OptionSpec[] {
+  return [
+    { name: 'method', kind: 'enum', values: methodsOf(table, 'quantize').map((m) => m.name), help: 'The quantization method (required unless --recipe)' },
+    LAYERS_OPTION,
+    OUTPUT_OPTION,
+    OVERWRITE_OPTION,
+    { name: 'recipe', kind: 'string', placeholder: 'FILE', help: 'Apply a plan recipe (*.qrecipe.yaml); its model is relative to the recipe file unless MODEL.onnx is given' },
+    { name: 'plan-only', kind: 'flag', help: 'With --method plan: print the plan as an editable recipe instead of writing a model' },
+    JSON_OPTION,
+  ];
+}
 
-/** Options every transform command takes besides its methods'. */
-export const TRANSFORM_VALUED = ['method', 'layers', 'samples', 'batch', 'seq', 'calib'];
+/** The option groups of the methods in `table`, then calibration's. */
+function methodGroups(table: CliMethodTable): readonly OptionGroup[] {
+  return [
+    ...methodOptionGroups(table, 'quantize'),
+    { title: 'Calibration (gptq, smoothquant, llmint8, plan; and the held-out check of every method)', options: CALIBRATION_OPTIONS },
+  ];
+}
 
-const VALUED = new Set([...TRANSFORM_VALUED, ...valuedOptions(METHODS, 'quantize'), 'recipe']);
+/** The method options of `quantize`, generated from the method table. */
+export const QUANTIZE_METHOD_OPTIONS: readonly OptionGroup[] = methodGroups(METHODS);
+
+/** What `quantize` takes. */
+export const QUANTIZE_SPEC: CommandSpec = quantizeSpec(METHODS);
+
+/** The `quantize` command as a method table makes it: its methods and their options. */
+export function quantizeSpec(table: CliMethodTable): CommandSpec {
+  return {
+  name: 'quantize',
+  summary: 'Quantize MatMul/Gemm weights of an ONNX model into a new model and report the error',
+  usage: [`quantize MODEL.onnx --method ${methodsOf(table, 'quantize').map((m) => m.name).join('|')} [options]`, 'quantize [MODEL.onnx] --recipe PLAN.qrecipe.yaml [-o OUT.onnx] [--json]'],
+  description: 'Quantize the MatMul/Gemm weights of an ONNX model into a new model (default MODEL.q<bits>.onnx beside it, never overwriting), check that ONNX Runtime loads it, and report the error on held-out inputs. smoothquant is W8A8 after migrating activation outliers into the weights; llmint8 keeps input channels with outliers in float and the rest W8A8; plan chooses float, INT8 or INT4 per layer under a budget, and --plan-only prints that plan as a recipe that --recipe applies.',
+  arguments: [{ name: 'MODEL.onnx', help: 'The ONNX model (quantize reads ONNX models only)', count: 'optional' }],
+  options: generalOptions(table),
+  groups: methodGroups(table),
+  examples: [
+    'quantize model.onnx --method rtn --bits 4 --group 128 --format nbits',
+    'quantize model.onnx --method gptq --bits 4 --group 128 --calib inputs.npz',
+    'quantize model.onnx --method plan --budget-bits 5 --plan-only > model.qrecipe.yaml',
+    'quantize model.onnx --recipe model.qrecipe.yaml -o model.mixed.onnx',
+  ],
+  };
+}
+
+/** Drops the command word when a caller passes the whole command line after `quantscope`. */
+export function withoutCommandWord(argv: readonly string[], word: string): readonly string[] {
+  return argv[0] === word ? argv.slice(1) : argv;
+}
 
 /**
  * The calibration options shared by `quantize` and `prune` (`--samples`, `--batch`, `--seq`,
  * `--calib`), or undefined when none was given.
  */
-export function calibrationFromArgs(opt: (name: string) => string | undefined): QuantizeCalibration | undefined {
-  const samples = positiveInt(opt('samples'), 'samples');
-  const batch = positiveInt(opt('batch'), 'batch');
-  const sequenceLength = positiveInt(opt('seq'), 'seq');
-  const file = opt('calib');
-  if (!(samples || batch || sequenceLength || file)) return undefined;
+export async function calibrationFromArgs(args: ParsedArgs): Promise<QuantizeCalibration | undefined> {
+  const samples = args.number('samples');
+  const batch = args.number('batch');
+  const sequenceLength = args.number('seq');
+  const file = args.string('calib');
+  if (file !== undefined) await checkFile(file, { folders: true });
+  if (samples === undefined && batch === undefined && sequenceLength === undefined && file === undefined) return undefined;
   return dropUndefined({ samples, batch, sequenceLength, file });
 }
 
-/** The `-o` option; an empty name is a usage error. */
-export function outputFromArgs(opt: (name: string) => string | undefined): string | undefined {
-  const output = opt('output');
-  if (output === '') throw new UsageError('-o needs a file name');
-  return output;
+/** `fields` without the keys whose value is undefined, so parameters carry only what was given. */
+export function dropUndefined<T extends object>(fields: T): T {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as T;
 }
 
 /** Layer names (node or weight) of `path` that match `pattern`. */
@@ -71,13 +109,15 @@ export async function layersMatching(path: string, pattern: string): Promise<str
 
 /** Parameters from a plan recipe: the model (relative to the recipe) and each layer's precision. */
 async function paramsFromRecipe(file: string): Promise<Pick<MixedPlanParams, 'path' | 'plan' | 'weights' | 'budget'>> {
-  let text: string;
+  await checkFile(file);
+  const text = await readFile(file, 'utf8');
+  let recipe;
   try {
-    text = await readFile(file, 'utf8');
+    recipe = parsePlanRecipe(text);
   } catch (e) {
-    throw new UsageError(`cannot read the recipe ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    if (e instanceof RecipeError) throw new RecipeError(e.line, `${file}: ${e.problem}`, e.column);
+    throw e;
   }
-  const recipe = parsePlanRecipe(text);
   return {
     path: resolve(dirname(file), recipe.model),
     plan: Object.fromEntries(recipe.layers.map((l) => [l.layer, l.choice])),
@@ -86,46 +126,56 @@ async function paramsFromRecipe(file: string): Promise<Pick<MixedPlanParams, 'pa
   };
 }
 
-/** The job parameters from the command line (after the word `quantize`). */
-export async function quantizeParamsFromArgs(argv: readonly string[]): Promise<QuantizeParams> {
-  const args = parseArgs(argv, VALUED);
-  const files = args.positional.filter((p) => p !== 'quantize');
-  const opt = (name: string): string | undefined => args.options.get(name)?.[0];
-  const recipeFile = opt('recipe');
+/** The job parameters from a parsed `quantize` command line; checks the model file first. */
+export async function quantizeParams(args: ParsedArgs): Promise<QuantizeParams> {
+  const recipeFile = args.string('recipe');
   const fromRecipe = recipeFile === undefined ? undefined : await paramsFromRecipe(recipeFile);
-  if (fromRecipe ? files.length > 1 : files.length !== 1) throw new UsageError('quantscope quantize: expected exactly one MODEL.onnx');
-  const path = files[0] ?? fromRecipe?.path ?? '';
-  const output = outputFromArgs(opt);
-  const pattern = opt('layers');
-  const calibration = calibrationFromArgs(opt);
-  const base = {
-    path, output, calibration,
-    overwrite: args.flags.has('overwrite') || undefined,
+  const given = args.positional[0];
+  if (given === undefined && !fromRecipe) throw new UsageError('quantize needs MODEL.onnx (or --recipe FILE)', 'quantize');
+  const path = given ?? fromRecipe?.path ?? '';
+  const method = fromRecipe ? 'plan' : args.string('method');
+  if (method === undefined) throw new UsageError(`quantize needs --method ${methodsOf(METHODS, 'quantize').map((m) => m.name).join('|')}`, 'quantize');
+  await checkInput(path, 'quantize', ['onnx']);
+  const pattern = args.string('layers');
+  const base = dropUndefined({
+    path,
+    output: args.string('output'),
+    overwrite: args.has('overwrite') || undefined,
     layers: pattern ? await layersMatching(path, pattern) : undefined,
-    // A recipe's fields come first; the command line's options win.
+    calibration: await calibrationFromArgs(args),
+    // A recipe's settings come first; the command line's options win.
     ...fromRecipe,
-  };
-  return methodParamsFromArgs<QuantizeParams>(METHODS, 'quantize', args, dropUndefined(base), fromRecipe ? 'plan' : undefined);
+  });
+  const params = methodParamsFromArgs<QuantizeParams>(METHODS, 'quantize', args, base, method);
+  if (args.has('plan-only') && (params.method !== 'plan' || !params.budget)) throw new UsageError('--plan-only goes with --method plan and a budget', 'quantize');
+  return params;
 }
 
-/** `fields` without the keys whose value is undefined, so parameters carry only what was given. */
-export function dropUndefined<T extends object>(fields: T): T {
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as T;
+/** The job parameters from the command line after the word `quantize`. */
+export async function quantizeParamsFromArgs(argv: readonly string[]): Promise<QuantizeParams> {
+  return quantizeParams(parseArgs(QUANTIZE_SPEC, withoutCommandWord(argv, 'quantize')));
 }
+
+/** `quantscope quantize`: 0 done, 1 refused or failed (an existing output, a scheme the format cannot hold, an unreadable model), 2 usage, 130 interrupted. */
+export const QUANTIZE_COMMAND: CliCommand = {
+  spec: QUANTIZE_SPEC,
+  run: async (args, output) => {
+    const params = await quantizeParams(args);
+    if (args.has('plan-only') && params.budget) {
+      const planParams: PlanParams = dropUndefined({ path: params.path, budget: params.budget, calibration: params.calibration, layers: params.layers });
+      const weights = params.weights ?? defaultOf<WeightRounding>(METHODS.plan.params, 'weights');
+      const model = /^[\w./:@%+,=-]+$/.test(params.path) ? params.path : `'${params.path.replace(/'/g, `'\\''`)}'`;
+      const applyHint = `run: quantscope quantize ${model} --recipe THIS_FILE`;
+      return runCliJob('quantize', (ctx) => planQuantization(planParams, ctx), (r) => printPlanRecipe(r.plan, { model: basename(params.path), weights, layers: r.layers, budget: planParams.budget, applyHint }), args.json, 'interrupted; no plan was made', output);
+    }
+    return runCliJob('quantize', (ctx) => quantizeModel(params, ctx), renderQuantize, args.json, undefined, output);
+  },
+};
 
 /**
  * Runs `quantscope quantize` with the arguments after the command word and prints the report
- * (text, or JSON with `json`). Returns the exit code: 0 done, 1 refused or failed (an existing
- * output, a scheme the format cannot hold, an unreadable model), 130 interrupted. Usage mistakes
- * throw {@link UsageError} for the caller to print with the usage.
+ * (text, or JSON with `json` or `--json`); errors are reported too. Returns the exit code.
  */
-export async function runQuantize(argv: readonly string[], json: boolean, output: CliOutput = PROCESS_OUTPUT): Promise<number> {
-  const params = await quantizeParamsFromArgs(argv);
-  if (argv.includes('--plan-only')) {
-    if (params.method !== 'plan' || !params.budget) throw new UsageError('--plan-only goes with --method plan and a budget');
-    const planParams: PlanParams = dropUndefined({ path: params.path, budget: params.budget, calibration: params.calibration, layers: params.layers });
-    const weights = params.weights ?? defaultOf<WeightRounding>(METHODS.plan.params, 'weights');
-    return runCliJob('quantize', (ctx) => planQuantization(planParams, ctx), (r) => printPlanRecipe(r.plan, { model: basename(params.path), weights, layers: r.layers, budget: planParams.budget }), json, 'interrupted; no plan was made', output);
-  }
-  return runCliJob('quantize', (ctx) => quantizeModel(params, ctx), renderQuantize, json, undefined, output);
+export function runQuantize(argv: readonly string[], json: boolean, output: CliOutput = PROCESS_OUTPUT): Promise<number> {
+  return runCommand(QUANTIZE_COMMAND, json && !argv.includes('--json') ? [...argv, '--json'] : argv, output);
 }

@@ -1,6 +1,5 @@
-import { isFormatError } from '../core/FormatError';
-import { TargetExistsError } from '../core/io/atomicWrite';
-import { CancelledError, type JobContext } from '../worker/jobs/JobContext';
+import type { JobContext } from '../worker/jobs/JobContext';
+import { reportError } from './reportError';
 
 /** A job context for the terminal: progress on stderr when it is a TTY (so `--json` stays clean). */
 export function terminalContext(isCancelled: () => boolean = () => false): JobContext & { readonly clear: () => void } {
@@ -29,9 +28,8 @@ export const PROCESS_OUTPUT: CliOutput = {
 };
 
 /**
- * Runs a long CLI job: Ctrl-C cancels it (exit 130), problems with the user's files or choices
- * print one line (exit 1), and the result is printed as text or JSON (exit 0). Anything else is a
- * bug and propagates.
+ * Runs a long CLI job: Ctrl-C cancels it (exit 130), a failure is reported (exit 1; see
+ * {@link reportError}) and the result is printed as text or JSON (exit 0).
  */
 export async function runCliJob<T>(command: string, job: (ctx: JobContext) => Promise<T>, render: (result: T) => string, json: boolean, onInterrupt = 'interrupted; no output was written', output: CliOutput = PROCESS_OUTPUT): Promise<number> {
   let interrupted = false;
@@ -47,16 +45,7 @@ export async function runCliJob<T>(command: string, job: (ctx: JobContext) => Pr
     return 0;
   } catch (e) {
     ctx.clear();
-    if (e instanceof CancelledError) {
-      output.err(`quantscope ${command}: ${onInterrupt}\n`);
-      return 130;
-    }
-    const code = (e as NodeJS.ErrnoException | undefined)?.code;
-    if (e instanceof RangeError || e instanceof TargetExistsError || isFormatError(e) || code === 'ENOENT' || code === 'EACCES') {
-      output.err(`quantscope ${command}: ${e instanceof Error ? e.message : String(e)}\n`);
-      return 1;
-    }
-    throw e;
+    return reportError(e, json, output, command, onInterrupt);
   } finally {
     process.removeListener('SIGINT', onSigint);
   }

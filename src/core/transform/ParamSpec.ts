@@ -36,6 +36,8 @@ export interface ParamSpec {
   readonly pickTitle?: string;
   /** Whether the QuickPick asks, given what was picked so far (the block size only for 4 bits). */
   readonly pickWhen?: (picked: Readonly<Record<string, unknown>>) => boolean;
+  /** What a QuickPick's input box for this parameter starts with. */
+  readonly pickInput?: string;
   /** A VS Code setting (under `quantscope.`) whose value the QuickPick uses instead of asking. */
   readonly setting?: string;
 }

@@ -46,7 +46,7 @@ export async function askMethodParams(method: AnyTransformMethod, title: string)
       const text = await vscode.window.showInputBox({
         title: `${title}: ${other.pickTitle ?? other.name}`,
         prompt: other.help,
-        value: other.default === undefined ? '' : String(other.default),
+        value: other.pickInput ?? (other.default === undefined ? '' : String(other.default)),
         validateInput: (v) => {
           try {
             read(v);

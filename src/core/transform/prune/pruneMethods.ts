@@ -29,17 +29,17 @@ function printPattern(p: unknown): string {
 }
 
 const UNSTRUCTURED_PICKS = [0.5, 0.6, 0.7, 0.8].map((s) => ({ value: s, label: `${s * 100}% unstructured` }));
-const SPARSITY: ParamSpec = { name: 'sparsity', field: 'sparsity', kind: 'number', min: 0, max: 1, default: 0.5, placeholder: 'S', help: 'unstructured target sparsity (fraction pruned)', pickTitle: 'sparsity', picks: UNSTRUCTURED_PICKS };
-const PATTERN: ParamSpec = { name: 'pattern', field: 'pattern', kind: 'string', placeholder: 'N:M', help: 'keep N of every M weights along the input axis', codec: { parse: parsePattern, print: printPattern } };
+const SPARSITY: ParamSpec = { name: 'sparsity', field: 'sparsity', kind: 'number', min: 0, max: 1, default: 0.5, placeholder: 'S', help: 'Fraction of the weights pruned, unstructured', pickTitle: 'sparsity', picks: UNSTRUCTURED_PICKS };
+const PATTERN: ParamSpec = { name: 'pattern', field: 'pattern', kind: 'string', placeholder: 'N:M', help: 'Keep at most N of every M consecutive input weights, such as 2:4', codec: { parse: parsePattern, print: printPattern } };
 const PERMUTE: ParamSpec = {
-  name: 'permute', field: 'permute', kind: 'flag', default: false, help: 'search a permutation of the input channels that keeps more magnitude under N:M (Pool & Yu 2021)',
+  name: 'permute', field: 'permute', kind: 'flag', default: false, help: 'Search an input-channel permutation that keeps more weight under the N:M pattern (Pool & Yu 2021)',
   pickTitle: 'channel permutation (Pool & Yu 2021)', pickWhen: (p) => p.pattern !== undefined,
   picks: [
     { value: true, label: 'Search a channel permutation', description: 'keeps more weight magnitude under N:M; applied to the producer layer or as a Gather, so the model computes the same' },
     { value: false, label: 'No permutation' },
   ],
 };
-const PERMUTE_ONLY: ParamSpec = { name: 'permute-only', field: 'permuteOnly', kind: 'flag', cliHidden: true, default: false, help: 'apply the permutation but keep every weight (checks the permutation plumbing)' };
+const PERMUTE_ONLY: ParamSpec = { name: 'permute-only', field: 'permuteOnly', kind: 'flag', cliHidden: true, default: false, help: 'Apply the permutation but keep every weight (checks the permutation plumbing)' };
 
 /** A permutation needs a pattern to serve. */
 function checkPermutation(p: PruneParams, nameOf: ParamNamer): void {
@@ -127,7 +127,7 @@ function pruneKernel(run: TransformRun<PruneParams>, secondOrder: boolean): Meth
   };
 }
 
-const MAGNITUDE_PARAMS: readonly ParamSpec[] = [SPARSITY, { name: 'global', field: 'global', kind: 'flag', default: false, help: 'one threshold over all the chosen layers instead of one per layer' }];
+const MAGNITUDE_PARAMS: readonly ParamSpec[] = [SPARSITY, { name: 'global', field: 'global', kind: 'flag', default: false, help: 'One magnitude threshold over all layers instead of one per layer' }];
 
 /** Unstructured magnitude pruning. */
 export const MAGNITUDE: TransformMethod<MagnitudeParams, PruneLayerReport, PruneReport> = {
@@ -166,7 +166,7 @@ export const NM: TransformMethod<NmParams, PruneLayerReport, PruneReport> = {
 
 const SPARSEGPT_PARAMS: readonly ParamSpec[] = [
   { ...SPARSITY, pickTitle: 'sparsity', picks: [...UNSTRUCTURED_PICKS, { label: '2:4', with: { pattern: { n: 2, m: 4 } } }, { label: '4:8', with: { pattern: { n: 4, m: 8 } } }] },
-  { ...PATTERN, help: 'semi-structured N:M instead of a sparsity' },
+  { ...PATTERN, help: 'Semi-structured N:M instead of a sparsity, such as 2:4' },
   PERMUTE, PERMUTE_ONLY,
 ];
 

@@ -65,6 +65,11 @@ export interface PlanRecipeInfo {
   readonly layers: readonly PlanLayer[];
   /** The budget the plan was made for. */
   readonly budget: PlanBudget;
+  /**
+   * How the reader applies the edited recipe, the words after "then" (with the full stop, if
+   * any): each front end says its own way. Default: the editor's command.
+   */
+  readonly applyHint?: string;
 }
 
 /** The plan method's settings a recipe may state: its parameters in the method table, in table order. */
@@ -93,7 +98,7 @@ export function printPlanRecipe(plan: MixedPrecisionPlan, info: PlanRecipeInfo):
   const budgetText = info.budget.kind === 'bits' ? `budget ${info.budget.bitsPerWeight}` : `error budget ${fmt(info.budget.maxError)}`;
   const header = [
     `Mixed-precision plan for ${info.model}: ${plan.bitsPerWeight.toFixed(2)} bits per weight (${budgetText}), summed error ${fmt(plan.totalError)}.`,
-    `Edit a layer's precision (${CHOICE_LIST}), then run "Quantscope: Apply Recipe".`,
+    `Edit a layer's precision (${CHOICE_LIST}), then ${info.applyHint ?? 'run "Quantscope: Apply Recipe".'}`,
   ];
   if (!plan.feasible) header.push(plan.note);
   doc.commentBefore = header.map((h) => ` ${h}`).join('\n');

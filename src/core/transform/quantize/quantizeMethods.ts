@@ -15,17 +15,17 @@ import { quantizeKernel, type QuantizeSettings } from './quantizeKernel';
 
 const FORMAT_NAMES: Readonly<Record<QuantizeFormat, string>> = { nbits: 'MatMulNBits', dynamic: 'dynamic W8A8', static: 'static W8A8 (QDQ)', qdq: 'weight-only QDQ' };
 
-const BITS: ParamSpec = { name: 'bits', field: 'bits', kind: 'enum', values: ['8', '4', '3'], numeric: true, placeholder: '8|4|3', help: 'bits per weight (implied by --format nbits: 4, dynamic or static: 8)' };
+const BITS: ParamSpec = { name: 'bits', field: 'bits', kind: 'enum', values: ['8', '4', '3'], numeric: true, help: 'Weight bits; needed for rtn and gptq in the qdq format (implied: 8 for the W8A8 formats and methods, 4 for nbits)' };
 const GROUP: ParamSpec = {
   name: 'group', field: 'group', kind: 'int', min: 1, default: 128, placeholder: 'N',
-  help: 'weights per scale along the input axis; per-channel when absent, except MatMulNBits (default 128)',
+  help: 'Weights per scale along the input axis; without it one scale per output channel, except MatMulNBits, which takes blocks of the default',
   pickTitle: 'block size along the input axis', pickWhen: (p) => p.bits === 4,
   picks: [128, 64, 32].map((n) => ({ value: n, label: `Block ${n}`, description: n === 128 ? 'the usual choice' : 'finer scales, larger file' })),
 };
-const ASYM: ParamSpec = { name: 'asym', field: 'symmetric', kind: 'flag', sets: false, default: true, help: 'unsigned codes with zero points instead of symmetric signed codes' };
+const ASYM: ParamSpec = { name: 'asym', field: 'symmetric', kind: 'flag', sets: false, default: true, help: 'Asymmetric weights (a zero point per group or channel)' };
 const WEIGHT_FORMAT: ParamSpec = {
   name: 'format', field: 'format', kind: 'enum', values: ['qdq', 'dynamic', 'static', 'nbits'], default: 'qdq', placeholder: 'qdq|dynamic|static|nbits',
-  help: 'weight-only DequantizeLinear, dynamic or static W8A8, or 4-bit MatMulNBits',
+  help: 'How the result is stored: QDQ weights, W8A8 dynamic or static, or MatMulNBits (SmoothQuant defaults to static, LLM.int8() to dynamic)',
   pickTitle: 'bits and output format',
   picks: [
     { value: 'nbits', label: 'INT4 MatMulNBits', description: 'com.microsoft::MatMulNBits: 4-bit weights, the fast path on CPU', with: { bits: 4 } },
@@ -38,12 +38,12 @@ const STATIC_PICK = { value: 'static', label: 'INT8 static W8A8 (QDQ)' } as cons
 const DYNAMIC_PICK = { value: 'dynamic', label: 'INT8 dynamic W8A8' } as const;
 /** The W8A8 output of SmoothQuant and LLM.int8(), whose default and picks differ. */
 function w8a8Format(first: 'static' | 'dynamic', picks: ParamSpec['picks']): ParamSpec {
-  return { name: 'format', field: 'format', kind: 'enum', values: first === 'static' ? ['static', 'dynamic'] : ['dynamic', 'static'], default: first, placeholder: 'static|dynamic', help: `W8A8 with activation scales from calibration (static) or computed per call (dynamic); default ${first}`, pickTitle: 'output format', picks };
+  return { name: 'format', field: 'format', kind: 'enum', values: first === 'static' ? ['static', 'dynamic'] : ['dynamic', 'static'], default: first, placeholder: 'static|dynamic', help: `W8A8 with activation scales from calibration (static) or computed per call (dynamic)`, pickTitle: 'output format', picks };
 }
-const W8A8_BITS: ParamSpec = { ...BITS, values: ['8'], placeholder: '8', help: 'W8A8: 8 bits' };
+const W8A8_BITS: ParamSpec = { ...BITS, values: ['8'], help: 'W8A8: 8 bits' };
 /** How weights are rounded under the methods that build on RTN or GPTQ; `picks` where the QuickPick asks. */
 function weightsSpec(picks?: ParamSpec['picks']): ParamSpec {
-  return { name: 'weights', field: 'weights', kind: 'enum', values: ['rtn', 'gptq'], default: 'rtn', placeholder: 'rtn|gptq', help: 'how the weights are rounded', pickTitle: 'how the weights are rounded', picks };
+  return { name: 'weights', field: 'weights', kind: 'enum', values: ['rtn', 'gptq'], default: 'rtn', placeholder: 'rtn|gptq', help: 'How the quantized layers get their weights', pickTitle: 'how the weights are rounded', picks };
 }
 
 /** The default of `field` in `specs`: the table is the only place defaults are written. */
@@ -108,8 +108,8 @@ export const RTN: TransformMethod<RtnParams, LayerReport, QuantizeReport> = {
 
 const GPTQ_PARAMS: readonly ParamSpec[] = [
   ...RTN_PARAMS,
-  { name: 'act-order', field: 'actOrder', kind: 'flag', default: false, help: 'quantize columns in order of decreasing diag H (static groups)' },
-  { name: 'damp', field: 'damping', kind: 'number', min: 0, default: 0.01, placeholder: 'X', help: 'damping as a fraction of mean(diag H)' },
+  { name: 'act-order', field: 'actOrder', kind: 'flag', default: false, help: 'Quantize columns in order of decreasing Hessian diagonal (with static groups)' },
+  { name: 'damp', field: 'damping', kind: 'number', min: 0, default: 0.01, help: 'Damping added to the Hessian diagonal, as a fraction of its mean' },
 ];
 
 /** GPTQ: second-order error compensation with H from calibration. */
@@ -132,7 +132,7 @@ function w8a8Checks(p: SmoothQuantParams | LlmInt8Params, name: string): void {
 }
 
 const SMOOTH_PARAMS: readonly ParamSpec[] = [
-  { name: 'alpha', field: 'alpha', kind: 'number', min: 0, max: 1, default: 0.5, placeholder: 'A', help: 'migration strength α in s = max|X|^α / max|W|^(1−α)',
+  { name: 'alpha', field: 'alpha', kind: 'number', min: 0, max: 1, default: 0.5, help: 'Migration strength α: how much of the activation outliers moves into the weights',
     pickTitle: 'migration strength α in s = max|X|^α / max|W|^(1−α)',
     picks: [0.5, 0.75, 0.85, 0.25].map((v) => ({ value: v, label: `α = ${v}`, description: v === 0.5 ? 'the paper\'s default: difficulty split evenly' : v > 0.5 ? 'move more of the outliers into the weights' : 'keep more in the activations' })) },
   w8a8Format('static', [
@@ -163,7 +163,7 @@ export const SMOOTHQUANT: TransformMethod<SmoothQuantParams, LayerReport, Quanti
 };
 
 const INT8_PARAMS: readonly ParamSpec[] = [
-  { name: 'threshold', field: 'threshold', kind: 'number', min: 1e-6, default: 6, placeholder: 'T', help: 'input channels whose activation absmax reaches T stay float', setting: 'outliers.magnitudeThreshold' },
+  { name: 'threshold', field: 'threshold', kind: 'number', min: 1e-6, default: 6, help: 'Input channels whose activation absmax reaches this stay in float', setting: 'outliers.magnitudeThreshold' },
   w8a8Format('dynamic', [
     { ...DYNAMIC_PICK, description: 'channels with activation absmax at the outlier threshold stay float; the rest quantized per call' },
     { ...STATIC_PICK, description: 'regular channels with activation scales from calibration' },
@@ -198,13 +198,13 @@ const PLAN_PARAMS: readonly ParamSpec[] = [
     { value: 'rtn', label: 'RTN', description: 'the rounding the sensitivity table measured' },
     { value: 'gptq', label: 'GPTQ', description: 'lower error than the plan expects, slower' },
   ]), pickOrder: 3 },
-  { name: 'budget-bits', field: 'budget', kind: 'number', min: 0.001, max: 32, placeholder: 'B', help: 'average stored bits per weight, scales included',
+  { name: 'budget-bits', field: 'budget', kind: 'number', min: 0.001, max: 32, placeholder: 'B', help: 'Average stored bits per weight the plan may use, scales included',
     wrap: { to: (bitsPerWeight) => ({ kind: 'bits', bitsPerWeight }), from: (b) => (isBudget(b) && b.kind === 'bits' ? b.bitsPerWeight : undefined) },
     pickTitle: 'budget (stored bits per weight, scales included)',
     picks: [4.5, 5, 6, 8].map((b) => ({ value: b, label: `${b} bits per weight`, description: b === 8 ? 'INT8 where needed, INT4 where cheap' : b <= 5 ? 'mostly INT4; the most sensitive layers get more' : 'a mix of INT8 and INT4' })) },
-  { name: 'budget-error', field: 'budget', kind: 'number', min: 0, placeholder: 'E', default: 0.01, pickTitle: 'Error budget…', help: 'the smallest model whose summed layer error Σ tr(ΔW H ΔWᵀ)/tr(W H Wᵀ) stays below E',
+  { name: 'budget-error', field: 'budget', kind: 'number', min: 0, placeholder: 'E', pickInput: '0.01', pickTitle: 'Error budget…', help: 'Summed relative layer error Σ tr(ΔW H ΔWᵀ)/tr(W H Wᵀ) the plan may reach (instead of --budget-bits)',
     wrap: { to: (maxError) => ({ kind: 'error', maxError }), from: (b) => (isBudget(b) && b.kind === 'error' ? b.maxError : undefined) } },
-  { name: 'plan', field: 'plan', kind: 'string', cliHidden: true, help: 'the precision of each layer (from a recipe)', codec: { parse: parseLayerPlan, print: (v) => JSON.stringify(v) } },
+  { name: 'plan', field: 'plan', kind: 'string', cliHidden: true, help: 'The precision of each layer (from a recipe)', codec: { parse: parseLayerPlan, print: (v) => JSON.stringify(v) } },
 ];
 
 /** A plan as JSON text: an object of layer names to precisions (the kernel checks each precision against the model). */

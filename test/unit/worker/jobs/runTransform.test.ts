@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { basename } from 'node:path';
 import { test } from 'node:test';
-import { methodHelp, methodParamsFromArgs } from '../../../../src/cli/methodOptions';
+import { methodParamsFromArgs } from '../../../../src/cli/methodOptions';
 import { parseArgs, UsageError } from '../../../../src/cli/parseArgs';
+import { QUANTIZE_SPEC, quantizeSpec } from '../../../../src/cli/quantizeCommand';
+import { renderCommandHelp } from '../../../../src/cli/renderHelp';
 import { OnnxModel } from '../../../../src/core/onnx/OnnxModel';
 import { canonicalWeight, findWeightTargets } from '../../../../src/core/onnx/rewrite';
 import { METHODS } from '../../../../src/core/transform/methods';
@@ -31,7 +33,7 @@ interface ScaleReport extends TransformReportBase<ScaledLayer> {
   readonly factor: number;
 }
 
-const FACTOR = { name: 'factor', field: 'factor', kind: 'number', min: 0, max: 1, default: 1, placeholder: 'F', help: 'what every weight is multiplied by (0 rounds to zero bits)' } as const;
+const FACTOR = { name: 'factor', field: 'factor', kind: 'number', min: 0, max: 1, default: 1, placeholder: 'F', help: 'What every weight is multiplied by (0 rounds to zero bits)' } as const;
 
 const SCALE: TransformMethod<ScaleParams, ScaledLayer, ScaleReport> = {
   name: 'scale', job: 'quantize', label: 'Scale',
@@ -75,11 +77,14 @@ test('the one validator checks the new method at every edge, naming the field as
   assert.throws(() => validateParams(TABLE.scale, { path: TINY, method: 'scale', factor: 2 }), (e: unknown) => e instanceof ParamError && e.field === 'factor' && /^factor must be a number in \[0, 1\]/.test(e.message));
   await assert.rejects(runTransform(TABLE.scale, { path: TINY, method: 'scale', factor: -1 }, QUIET_JOB), /factor must be a number in \[0, 1\]/);
   assert.throws(() => validateParams(TABLE.scale, { path: TINY, method: 'scale', factor: 2 }, CLI_NAMES), { name: 'ParamError', message: /^--factor must be/ });
-  const args = parseArgs([TINY, '--method', 'scale', '--factor', '0.5'], new Set(['method', 'factor']));
+  // The CLI's quantize command is generated from the table: the new method and its option appear.
+  const spec = quantizeSpec(TABLE);
+  const args = parseArgs(spec, [TINY, '--method', 'scale', '--factor', '0.5']);
   assert.deepEqual(methodParamsFromArgs(TABLE, 'quantize', args, { path: TINY }), { path: TINY, method: 'scale', factor: 0.5 });
-  assert.throws(() => methodParamsFromArgs(TABLE, 'quantize', parseArgs([TINY, '--method', 'scale', '--factor', '3'], new Set(['method', 'factor'])), { path: TINY }), (e: unknown) => e instanceof UsageError && /--factor must be/.test(e.message));
+  assert.throws(() => parseArgs(spec, [TINY, '--method', 'scale', '--factor', '3']), (e: unknown) => e instanceof UsageError && e.message === '--factor must be a number from 0 to 1; got "3"');
+  assert.throws(() => parseArgs(QUANTIZE_SPEC, [TINY, '--method', 'scale']), /--method must be rtn, gptq, smoothquant, llmint8 or plan; got "scale"/);
   assert.throws(() => methodParamsFromArgs(METHODS, 'quantize', args, { path: TINY }), /--method must be rtn, gptq, smoothquant, llmint8, plan; got "scale"/);
-  const help = methodHelp(TABLE, 'quantize');
-  assert.match(help, /--method scale +Scale: multiply every weight/);
-  assert.match(help, /--factor F +what every weight is multiplied by .*\(default 1\) \[scale\]/);
+  const help = renderCommandHelp(spec).replace(/\s+/g, ' ');
+  assert.match(help, /--method rtn\|gptq\|smoothquant\|llmint8\|plan\|scale/);
+  assert.match(help, /Scale options: --factor F What every weight is multiplied by \(0 rounds to zero bits; 0 to 1; default 1\)/);
 });

@@ -1,0 +1,18 @@
+import type { OptionSpec } from './CommandSpec';
+
+/** `-o OUT.onnx` of the commands that write a model. */
+export const OUTPUT_OPTION: OptionSpec = { name: 'output', short: 'o', kind: 'string', placeholder: 'OUT.onnx', help: 'Where to write the new model (default: beside the source, never overwriting)' };
+
+/** `--overwrite`. */
+export const OVERWRITE_OPTION: OptionSpec = { name: 'overwrite', kind: 'flag', help: 'Replace an existing -o file' };
+
+/** `--layers REGEX`. */
+export const LAYERS_OPTION: OptionSpec = { name: 'layers', kind: 'string', placeholder: 'REGEX', help: 'Only the MatMul/Gemm layers whose node or weight name matches (default: every layer)' };
+
+/** The calibration options of `quantize` and `prune`. */
+export const CALIBRATION_OPTIONS: readonly OptionSpec[] = [
+  { name: 'calib', kind: 'string', placeholder: 'FILE', help: 'Calibration data: .npy/.npz per input name, or .pb TensorProto files; without it inputs are generated and the report says so' },
+  { name: 'samples', kind: 'int', min: 1, default: 8, help: 'Calibration samples' },
+  { name: 'batch', kind: 'int', min: 1, default: 1, help: 'Batch size of generated inputs' },
+  { name: 'seq', kind: 'int', min: 1, default: 128, help: 'Length of symbolic (sequence) dimensions of generated inputs' },
+];

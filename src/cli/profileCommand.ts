@@ -1,0 +1,80 @@
+/**
+ * `quantscope profile FILE`: weight statistics of any format; for ONNX models also calibration in
+ * ONNX Runtime and each MatMul/Gemm layer's sensitivity, ranked.
+ */
+import type { FormatName } from '../core/formats/Checkpoint';
+import type { WeightProfile } from '../protocol/workerProtocol';
+import { profileModel } from '../worker/jobs/profileModel';
+import { profileWeights } from '../worker/jobs/profileWeights';
+import { ALL_FORMATS, checkFile, checkInput, formatWords } from './checkInput';
+import type { CliCommand } from './CliCommand';
+import { JSON_OPTION, type CommandSpec, type OptionSpec } from './CommandSpec';
+import { UsageError, type ParsedArgs } from './parseArgs';
+import { renderProfile } from './renderProfile';
+import { renderStats } from './renderStats';
+import { runCliJob, type CliOutput } from './runCliJob';
+
+/** Options that run the model, so they apply to ONNX models only. */
+const CALIBRATION_OPTIONS: readonly OptionSpec[] = [
+  { name: 'calib', kind: 'string', placeholder: 'FILE', repeatable: true, help: 'Calibration data: .npy/.npz per input name, .pb TensorProto files, or a .txt with --tokenizer; without it inputs are generated and marked synthetic' },
+  { name: 'tokenizer', kind: 'string', placeholder: 'FILE', help: 'tokenizer.json that turns a .txt calibration file into token ids (language models)' },
+  { name: 'samples', kind: 'int', min: 1, default: 8, help: 'Calibration batches' },
+  { name: 'batch', kind: 'int', min: 1, default: 1, help: 'Batch size of generated inputs' },
+  { name: 'seq', kind: 'int', min: 1, default: 128, help: 'Length of symbolic (sequence) dimensions of generated inputs' },
+  { name: 'threshold', kind: 'number', min: 1e-6, default: 6, help: 'Activation magnitude counted as an LLM.int8() outlier' },
+];
+
+/** What `profile` takes. */
+export const PROFILE_SPEC: CommandSpec = {
+  name: 'profile',
+  summary: 'Weight statistics of any format; for ONNX also activation statistics and every layer\'s sensitivity, ranked',
+  usage: ['profile FILE [--calib FILE]... [--tokenizer FILE] [--samples N] [--batch N] [--seq N] [--threshold X] [--json]'],
+  description: 'Profile a model. Every format (ONNX, safetensors, GGUF, PyTorch, NumPy) gets the weight statistics of its floating-point tensors. An ONNX model is also calibrated in ONNX Runtime: activation outliers of every MatMul/Gemm layer and its Hessian sensitivity to INT8, INT4 and 2:4 pruning, ranked. Calibration needs a graph to run, so the calibration options apply to ONNX models only.',
+  arguments: [{ name: 'FILE', help: 'The model or checkpoint', count: 'one' }],
+  options: [JSON_OPTION],
+  groups: [{ title: 'Calibration (ONNX models only)', options: CALIBRATION_OPTIONS }],
+  examples: ['profile model.onnx --calib inputs.npz --samples 16', 'profile tiny_lm.onnx --calib corpus.txt --tokenizer tokenizer.json', 'profile model.safetensors'],
+};
+
+/** The `--json` result of `profile` on a checkpoint without a graph: weight statistics, and why nothing else. */
+export interface WeightsOnlyProfile {
+  readonly path: string;
+  readonly format: FormatName;
+  readonly weights: WeightProfile;
+  readonly calibration: null;
+  readonly layers: readonly [];
+  readonly note: string;
+}
+
+async function profileWeightsOnly(args: ParsedArgs, path: string, format: FormatName, output: CliOutput): Promise<number> {
+  const given = CALIBRATION_OPTIONS.filter((o) => args.has(o.name)).map((o) => `--${o.name}`);
+  const what = formatWords(format);
+  if (given.length) throw new UsageError(`${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to ONNX models only: calibration runs the model in ONNX Runtime, and ${path} is ${what}. Without ${given.length === 1 ? 'it' : 'them'}, profile gives its weight statistics.`, 'profile');
+  const note = `${path} is ${what}: weight statistics only. Activation statistics and layer sensitivity need an ONNX model to run.`;
+  return runCliJob('profile', async (ctx): Promise<WeightsOnlyProfile> => ({ path, format, weights: await profileWeights({ path }, ctx), calibration: null, layers: [], note }), (r) => `${renderStats(r.weights)}${r.note}\n`, args.json, 'interrupted', output);
+}
+
+/** `quantscope profile`: 0 done, 1 unreadable or nothing to calibrate, 2 usage, 130 interrupted. */
+export const PROFILE_COMMAND: CliCommand = {
+  spec: PROFILE_SPEC,
+  run: async (args, output) => {
+    const path = args.positional[0];
+    const format = await checkInput(path, 'profile', ALL_FORMATS);
+    if (format !== 'onnx') return profileWeightsOnly(args, path, format, output);
+    const calibrationFiles = args.strings('calib');
+    for (const f of calibrationFiles) await checkFile(f, { folders: true });
+    const tokenizer = args.string('tokenizer');
+    if (tokenizer !== undefined) await checkFile(tokenizer);
+    const samples = args.number('samples'), batchSize = args.number('batch'), sequenceLength = args.number('seq'), threshold = args.number('threshold');
+    const params = {
+      path,
+      ...(calibrationFiles.length ? { calibrationFiles } : {}),
+      ...(tokenizer ? { tokenizer } : {}),
+      ...(samples ? { samples } : {}),
+      ...(batchSize ? { batchSize } : {}),
+      ...(sequenceLength ? { sequenceLength } : {}),
+      ...(threshold !== undefined ? { threshold } : {}),
+    };
+    return runCliJob('profile', (ctx) => profileModel(params, ctx), renderProfile, args.json, 'interrupted', output);
+  },
+};
