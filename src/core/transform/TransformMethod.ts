@@ -95,6 +95,8 @@ export interface TransformMethod<P extends TransformSource & { readonly method: 
   /** Checks across fields that the edges refuse as usage mistakes (a missing budget); names fields with `nameOf`. */
   check?(params: P, nameOf: ParamNamer): void;
   needs(params: P): MethodNeeds;
+  /** Whether the front ends show the method's decision for editing before anything is written (a plan without given precisions). */
+  editedFirst?(params: P): boolean;
   /** The default output's suffix: `model.<suffix>.onnx`. */
   suffix(params: P): string;
   /** Starts the kernel on a loaded model: checks what the model allows, and prepares per-run state. */

@@ -52,19 +52,21 @@ export class QuantizeFlow {
     if (!this.runner.requireOnnx(model, 'quantizes')) return undefined;
     const choices = given ?? (await this.ask(model, preselect));
     if (!choices) return undefined;
-    if (choices.method === 'plan' && !choices.plan) {
-      // A plan is shown and edited before anything is written; applying it comes back here.
-      if (!choices.budget || !this.planStep) return undefined;
-      await this.planStep(model, { budget: choices.budget, weights: choices.weights ?? 'rtn', layers: choices.layers, calibrationFile: choices.calibrationFile });
-      return undefined;
-    }
     const { calibrationFile, ...rest } = choices;
     const params = { ...rest, path: model.fsPath, layers: rest.layers?.length ? rest.layers : undefined, ...calibrationSettings(calibrationFile) } as QuantizeParams;
+    let method;
     try {
-      validateParams(methodNamed(QUANTIZE_METHODS, 'quantize', params.method), params);
+      method = methodNamed(QUANTIZE_METHODS, 'quantize', params.method);
+      validateParams(method, params);
     } catch (e) {
       if (!(e instanceof ParamError)) throw e;
       void vscode.window.showErrorMessage(`Quantscope cannot quantize with these settings: ${e.message}`);
+      return undefined;
+    }
+    if (method.editedFirst?.(params)) {
+      // The decision is shown and edited before anything is written; applying it comes back here.
+      if (!params.budget || !this.planStep) return undefined;
+      await this.planStep(model, { budget: params.budget, weights: params.weights ?? 'rtn', layers: rest.layers, calibrationFile });
       return undefined;
     }
     const name = path.basename(model.fsPath);

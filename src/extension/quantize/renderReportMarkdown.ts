@@ -75,10 +75,11 @@ export function renderReportMarkdown(r: QuantizeReport): string {
     );
   }
   const decomposed = r.layers.filter((l) => l.outlierChannels?.length);
-  if (r.method === 'llmint8') {
+  // Only LLM.int8() reports an outlier threshold.
+  if (r.threshold !== undefined) {
     out.push('', '## LLM.int8() decomposition', '', decomposed.length
-      ? `Input channels whose activation absmax reached ${r.threshold ?? 6} stay in float (a Gather, a float MatMul and an Add); the rest go through INT8.`
-      : `No input channel reached the threshold ${r.threshold ?? 6}: every layer went to plain W8A8.`);
+      ? `Input channels whose activation absmax reached ${r.threshold} stay in float (a Gather, a float MatMul and an Add); the rest go through INT8.`
+      : `No input channel reached the threshold ${r.threshold}: every layer went to plain W8A8.`);
     if (decomposed.length) out.push('', ...decomposed.map((l) => `- ${l.layer}: ${l.outlierChannels?.length ?? 0} of ${l.inFeatures} channels in float (${(l.outlierChannels ?? []).slice(0, 12).join(', ')}${(l.outlierChannels?.length ?? 0) > 12 ? ', …' : ''})`));
   }
   if (r.plan) {

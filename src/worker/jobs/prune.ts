@@ -8,8 +8,6 @@ import type { PruneParams, PruneReport } from '../../protocol/pruneTypes';
 import type { JobContext } from './JobContext';
 import { runTransform } from './runTransform';
 
-export { PRUNE_LATENCY_NOTE } from '../../core/transform/prune/pruneMethods';
-
 /** Prunes the selected MatMul/Gemm weights of `params.path` into a new model; see {@link runTransform}. */
 export function pruneModel(params: PruneParams, ctx: JobContext): Promise<PruneReport> {
   return runTransform(methodNamed(PRUNE_METHODS, 'prune', params.method), params, ctx);

@@ -10,11 +10,6 @@ import { channelPermutation, magnitudePrune, nmMask, permuteColumns, permuteRows
 import { transposeWeight } from '../../quant/transposeWeight';
 import type { NMPattern, PermutationApplication, PruneLayerReport } from '../../../protocol/pruneTypes';
 
-/** What the report says about speed: ONNX Runtime's CPU kernels are dense, so zeros cost the same time. */
-export const PRUNE_LATENCY_NOTE =
-  'ONNX Runtime on CPU has no sparse kernels: the pruned weights are stored as dense zeros and run at the same speed (no regression, no gain). ' +
-  'The benefit on CPU is the size after compression and the accuracy kept at a given sparsity; an N:M speedup needs sparse tensor cores.';
-
 /** Elementwise ops of one input that act on each channel alone, so a channel permutation passes through them. */
 const UNARY_PER_CHANNEL = new Set(['Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Elu', 'Selu', 'Softplus', 'Softsign', 'HardSigmoid', 'HardSwish', 'Gelu', 'Erf', 'Abs', 'Neg', 'Identity', 'Exp', 'Sqrt', 'Reciprocal', 'Mish', 'ThresholdedRelu', 'Celu']);
 /** Binary elementwise ops through which a permutation passes when the other operand is a per-channel (or scalar) constant. */

@@ -243,6 +243,7 @@ export const PLAN: TransformMethod<MixedPlanParams, LayerReport, QuantizeReport>
     if (!p.plan && !p.budget) throw new ParamError('budget', `${nameOf('method')} plan needs ${nameOf('budget-bits')} B (average stored bits per weight) or ${nameOf('budget-error')} E (summed layer error), or a plan (${nameOf('recipe')} FILE)`);
   },
   needs: (p): MethodNeeds => ({ calibration: true, hessian: (p.weights ?? 'rtn') === 'gptq', activations: false }),
+  editedFirst: (p) => !p.plan,
   suffix: () => 'mixed',
   async start(run) {
     const p = run.params;
