@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GramAccumulator, quadraticTraceOfDifference, upperCholeskyOfInverse, type MatrixLike } from '../src/core/linalg';
 import { dequantize, gptq, layerSensitivity, quantizeRtn, type QuantScheme } from '../src/core/quant';
-import { best, lastErrorLine, ratio, runPython, seededNormal, time, withTempDir } from './support/benchSupport';
+import { best, peerProblem, ratio, runPython, seededNormal, time, withTempDir } from './support/benchSupport';
 
 const OUT = 768, IN = 768, ROWS = 2048;
 
@@ -77,7 +77,7 @@ withTempDir('quantscope-gptq-bench-', (dir) => {
   ] as Array<[string, QuantScheme, number]>) {
     const r = runPython('gptq_numpy.py', [dir, String(OUT), String(IN), '4', String(group)]);
     if (r.status !== 0) {
-      console.log(`  ${name}: numpy reference failed: ${lastErrorLine(r)}`);
+      console.log(`  ${name}: numpy ${peerProblem(r)}`);
       continue;
     }
     const ref = JSON.parse(r.stdout) as { ms: number; error: number };

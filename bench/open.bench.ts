@@ -7,7 +7,7 @@
 import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCheckpoint } from '../src/core/formats/registry';
-import { lastErrorLine, median, python, ratio, runPython, withTempDirAsync } from './support/benchSupport';
+import { median, peerProblem, python, ratio, runPython, withTempDirAsync } from './support/benchSupport';
 
 const REPEATS = 15;
 const TARGET_MS = 100;
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     const py = runPython('open_numpy.py', [st, npy, String(REPEATS)]);
     let ref: { safetensors: number; npy: number } | undefined;
     if (py.status === 0) ref = JSON.parse(py.stdout) as { safetensors: number; npy: number };
-    else console.log(`numpy reference unavailable (${python()}): ${lastErrorLine(py)}`);
+    else console.log(`numpy reference ${peerProblem(py)}${py.status === 127 ? '' : ` (${python()})`}`);
 
     console.log(`listing (median of ${REPEATS}; target < ${TARGET_MS} ms)`);
     const row = (name: string, size: number, r: { median: number; first: number; tensors: number }, numpy?: number): void => {

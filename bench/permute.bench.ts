@@ -23,7 +23,7 @@ import { openCheckpoint } from '../src/core/formats/registry';
 import { FileAccessor } from '../src/core/io/FileAccessor';
 import { readTensor } from '../src/core/tensor/TensorReader';
 import { channelPermutation, type ChannelPermutationOptions, type ChannelPermutationResult } from '../src/core/prune';
-import { lastErrorLine, ratio, repoRoot, runPython, seededNormal, withTempDir } from './support/benchSupport';
+import { peerProblem, ratio, repoRoot, runPython, seededNormal, withTempDir } from './support/benchSupport';
 
 const N = 2, M = 4;
 
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
     // table because sort and sum of small arrays never reach BLAS.
     const py = runPython('permute_numpy.py', [dir, String(N), String(M)]);
     const reference = new Map<string, { ms: number; efficacy: number }>();
-    if (py.status !== 0) console.log(`numpy reference failed: ${lastErrorLine(py)}`);
+    if (py.status !== 0) console.log(`numpy reference ${peerProblem(py)}`);
     else for (const line of py.stdout.trim().split('\n')) {
       const r = JSON.parse(line) as { name: string; ms: number; efficacy: number };
       reference.set(r.name, r);

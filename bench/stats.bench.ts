@@ -7,7 +7,7 @@
  * A benchmark, not a test: it prints, it does not assert. Run it from the repository with:
  *   npx esbuild bench/stats.bench.ts --bundle --platform=node --outfile=OUT/stats.bench.js && node OUT/stats.bench.js
  * Environment: STATS_BENCH_MB (file size, default 512), STATS_BENCH_DTYPES (default F32,BF16,F16),
- * PYTHON (a Python with numpy; default Debian's /usr/bin/python3).
+ * PYTHON (a Python with numpy; otherwise python3 on PATH, then /usr/bin/python3, whichever imports numpy).
  */
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { openCheckpoint } from '../src/core/formats/registry';
 import { computeTensorStats } from '../src/core/stats/computeTensorStats';
 import type { TensorStats } from '../src/core/stats/TensorStats';
 import { readTensorChunks } from '../src/core/tensor/TensorReader';
-import { ratio, runPython, seededRandom, withTempDirAsync } from './support/benchSupport';
+import { peerProblem, ratio, runPython, seededRandom, withTempDirAsync } from './support/benchSupport';
 
 type BenchDType = 'F32' | 'BF16' | 'F16';
 
@@ -115,10 +115,15 @@ interface NumpyResult {
   sqnrDb: Record<string, number>;
 }
 
-function runNumpy(path: string): NumpyResult {
+/** The numpy peer's figures, or why there are none (missing numpy, or a failed run). */
+function runNumpy(path: string): NumpyResult | string {
   const r = runPython('stats_numpy.py', [path]);
-  if (r.status !== 0) throw new Error(`numpy reference failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as NumpyResult;
+  if (r.status !== 0) return peerProblem(r);
+  try {
+    return JSON.parse(r.stdout) as NumpyResult;
+  } catch {
+    return `failed: unreadable output ${r.stdout.slice(0, 80)}`;
+  }
 }
 
 async function main(): Promise<void> {
@@ -152,14 +157,19 @@ async function main(): Promise<void> {
       const gbs = (ms: number): string => (bytes / 1e9 / (ms / 1000)).toFixed(3);
       console.log(`\n${dtype}: ${t.shape.join('×')} (${(bytes / 2 ** 20).toFixed(0)} MiB)`);
       console.log(`  ours:  ${oursMs.toFixed(0)} ms  ${gbs(oursMs)} GB/s  (pass 1 ${pass1Ms.toFixed(0)} ms, pass 2 ${(oursMs - pass1Ms).toFixed(0)} ms; reading+decoding alone ${decodeMs.toFixed(0)} ms per pass)`);
-      console.log(`  numpy: ${(np.seconds * 1000).toFixed(0)} ms  ${gbs(np.seconds * 1000)} GB/s  (pass 1 ${(np.pass1Seconds * 1000).toFixed(0)} ms, pass 2 ${(np.pass2Seconds * 1000).toFixed(0)} ms)`);
-      console.log(`  ratio: ${ratio(np.seconds * 1000, oursMs)}× numpy (goal ${dtype === 'F32' ? 3 : 5}×)`);
       const hist = stats.histogram?.counts ?? [];
       const logHist = stats.logHistogram?.counts ?? [];
-      const sq = Object.fromEntries(stats.quantization.map((q) => [q.scheme, q.sqnrDb ?? Infinity]));
-      console.log(`  agree: mean ${stats.mean} / ${np.mean}, std ${stats.std} / ${np.std}, kurtosis ${stats.kurtosis} / ${np.kurtosis}`);
-      console.log(`         histogram peak ${Math.max(...hist)} / ${np.histogramPeak}, log peak ${Math.max(...logHist)} / ${np.logHistogramPeak}, 3σ ${stats.outlierFraction3Sigma} / ${np.outlierFraction3Sigma}`);
-      console.log(`         SQNR dB ${Object.keys(np.sqnrDb).map((k) => `${k} ${sq[k]?.toFixed(4)} / ${np.sqnrDb[k].toFixed(4)}`).join(', ')}`);
+      if (typeof np === 'string') {
+        console.log(`  numpy: ${np}`);
+        console.log(`  ours:  mean ${stats.mean}, std ${stats.std}, kurtosis ${stats.kurtosis}, histogram peak ${Math.max(...hist)}, 3σ ${stats.outlierFraction3Sigma}`);
+      } else {
+        console.log(`  numpy: ${(np.seconds * 1000).toFixed(0)} ms  ${gbs(np.seconds * 1000)} GB/s  (pass 1 ${(np.pass1Seconds * 1000).toFixed(0)} ms, pass 2 ${(np.pass2Seconds * 1000).toFixed(0)} ms)`);
+        console.log(`  ratio: ${ratio(np.seconds * 1000, oursMs)}× numpy (goal ${dtype === 'F32' ? 3 : 5}×)`);
+        const sq = Object.fromEntries(stats.quantization.map((q) => [q.scheme, q.sqnrDb ?? Infinity]));
+        console.log(`  agree: mean ${stats.mean} / ${np.mean}, std ${stats.std} / ${np.std}, kurtosis ${stats.kurtosis} / ${np.kurtosis}`);
+        console.log(`         histogram peak ${Math.max(...hist)} / ${np.histogramPeak}, log peak ${Math.max(...logHist)} / ${np.logHistogramPeak}, 3σ ${stats.outlierFraction3Sigma} / ${np.outlierFraction3Sigma}`);
+        console.log(`         SQNR dB ${Object.keys(np.sqnrDb).map((k) => `${k} ${sq[k]?.toFixed(4)} / ${np.sqnrDb[k].toFixed(4)}`).join(', ')}`);
+      }
       rmSync(path, { force: true });
     }
   });

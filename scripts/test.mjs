@@ -1,10 +1,13 @@
 // The whole test suite: build, static checks, unit tests, integration tests in a real VS Code
 // extension host, packaging, and end-to-end tests of the installed .vsix. Ends with one line
 // "N passed, N failed" over every layer. `node scripts/test.mjs unit` runs only some layers.
+// The integration and e2e layers need code-server and a browser: they are provisioned first
+// (scripts/lib/provision.mjs), so that a missing system package is reported in seconds.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { root } from './lib/codeServer.mjs';
+import { provision } from './lib/provision.mjs';
 
 const all = ['static', 'unit', 'integration', 'e2e'];
 const wanted = process.argv.slice(2).filter((a) => all.includes(a));
@@ -69,7 +72,15 @@ async function step(layer, name, cmd, args) {
   return code === 0;
 }
 
-console.log('=== build');
+// What the code-server layers need, before anything slow runs; a failure is reported again at the end.
+let tooling = { ok: true };
+if (layers.includes('integration') || layers.includes('e2e')) {
+  console.log('=== provision (code-server and a browser for the integration and e2e layers)');
+  tooling = await provision();
+  if (!tooling.ok) console.log(`[provision] ${tooling.reason}: the integration and e2e layers will fail`);
+}
+
+console.log('\n=== build');
 const built = (await run(process.execPath, ['esbuild.mjs'])).code === 0;
 if (!built) record('build', 0, 1, 0);
 
@@ -84,7 +95,15 @@ if (built && layers.includes('unit')) {
   await nodeTest('unit', [...files(join(root, 'dist', 'test', 'unit'), ['.test.js']), ...files(join(root, 'test', 'unit'), ['.test.mjs'])]);
 }
 
-if (built && layers.includes('integration')) {
+/** A layer that cannot run because provisioning failed counts as one failure, with the reason. */
+function unprovisioned(layer) {
+  console.log(`\n=== ${layer}: not run: ${tooling.reason}`);
+  record(`${layer}`, 0, 1, 0);
+  summary[summary.length - 1] += ` not run: ${tooling.reason}`;
+}
+
+if (built && layers.includes('integration') && !tooling.ok) unprovisioned('integration');
+else if (built && layers.includes('integration')) {
   console.log('\n=== integration (mocha in a VS Code extension host)');
   const t0 = Date.now();
   const { code, out } = await run(process.execPath, [join(root, 'scripts', 'test-integration.mjs')], { capture: true });
@@ -95,7 +114,8 @@ if (built && layers.includes('integration')) {
   record('integration', passed, failed, (Date.now() - t0) / 1000);
 }
 
-if (built && layers.includes('e2e')) {
+if (built && layers.includes('e2e') && !tooling.ok) unprovisioned('e2e');
+else if (built && layers.includes('e2e')) {
   console.log('\n=== e2e (packaged .vsix in code-server, through Chromium)');
   if (await step('e2e', 'package', process.execPath, [join(root, 'scripts', 'package.mjs')])) {
     await nodeTest('e2e', files(join(root, 'test', 'e2e'), ['.test.mjs']));

@@ -1,9 +1,9 @@
 /**
  * What every benchmark needs around the code it measures: the repository root, the numpy
- * reference run in a Python of its own, wall-clock timing, temporary folders and ratio printing.
+ * reference run in a Python of its own (found by probing for numpy), wall-clock timing, temporary folders and ratio printing.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,21 +13,69 @@ import { repoRoot } from '../../test/unit/support/paths';
 export { repoRoot };
 export { seededNormal, seededRandom } from '../../src/core/random/seededRandom';
 
-/** A Python with numpy: $PYTHON, else Debian's system Python, else whatever python3 is on PATH. */
-export function python(): string {
-  return process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
-}
-
 /**
- * Runs `bench/<script>` with {@link python} and the given arguments, synchronously, capturing
- * UTF-8 output. OpenBLAS tuning meant for other tools must not steer numpy's BLAS, so
- * OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for this command alone.
+ * The thread count of our kernels in these benchmarks (they run on one JavaScript thread). The
+ * peers' BLAS gets the same, so that a ratio compares algorithms rather than core counts.
  */
-export function runPython(script: string, args: readonly string[]): SpawnSyncReturns<string> {
+export const PEER_THREADS = 1;
+
+/** The environment of a peer run: BLAS threads pinned, and OpenBLAS tuning meant for other tools removed. */
+function peerEnv(threads: number): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
-  return spawnSync(python(), [join(repoRoot(), 'bench', script), ...args], { encoding: 'utf8', env, maxBuffer: 1 << 24 });
+  for (const name of ['OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS']) env[name] = String(threads);
+  return env;
+}
+
+let probed: { python: string | undefined; tried: string[] } | undefined;
+
+/** The interpreters tried for numpy, in order: $PYTHON, python3 on PATH, Debian's /usr/bin/python3. */
+function candidates(): string[] {
+  return [...new Set([process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => Boolean(p)))];
+}
+
+/** The first of {@link candidates} where `import numpy` works (probed once), or undefined. */
+export function numpyPython(): string | undefined {
+  if (!probed) {
+    const tried: string[] = [];
+    let found: string | undefined;
+    for (const p of candidates()) {
+      tried.push(p);
+      const r = spawnSync(p, ['-c', 'import numpy'], { encoding: 'utf8', env: peerEnv(PEER_THREADS), timeout: 60_000 });
+      if (r.status === 0) {
+        found = p;
+        break;
+      }
+    }
+    probed = { python: found, tried };
+  }
+  return probed.python;
+}
+
+/** The Python the numpy peers run with, for messages ("none" when no candidate imports numpy). */
+export function python(): string {
+  return numpyPython() ?? 'none';
+}
+
+/**
+ * Runs `bench/<script>` with {@link numpyPython} and the given arguments, synchronously,
+ * capturing UTF-8 output, with the peer's BLAS pinned to `threads`. When no Python imports numpy
+ * the result has status 127 and says which interpreters were tried, so callers report the peer
+ * as missing.
+ */
+export function runPython(script: string, args: readonly string[], { threads = PEER_THREADS }: { threads?: number } = {}): SpawnSyncReturns<string> {
+  const py = numpyPython();
+  if (!py) {
+    const stderr = `no Python with numpy (tried ${probed?.tried.join(', ')}; set PYTHON)`;
+    return { pid: 0, output: [null, '', stderr], stdout: '', stderr, status: 127, signal: null };
+  }
+  return spawnSync(py, [join(repoRoot(), 'bench', script), ...args], { encoding: 'utf8', env: peerEnv(threads), maxBuffer: 1 << 24 });
+}
+
+/** Why a peer run gave no figures, for a one-line report: "missing (…)" or "failed: …". */
+export function peerProblem(r: SpawnSyncReturns<string>): string {
+  return r.status === 127 ? `missing (${lastErrorLine(r)})` : `failed: ${lastErrorLine(r)}`;
 }
 
 /** The last line of a failed command's standard error, for a one-line report. */

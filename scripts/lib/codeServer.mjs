@@ -17,9 +17,20 @@ export const chromiumArgs = [
   '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage',
 ];
 
+/** Where the browser from the npm registry is unpacked when the system has no Chromium (scripts/lib/provision.mjs). */
+export const npmChromium = join(tools, 'chromium', 'chromium');
+
+/** The system's Chromium, unless QUANTSCOPE_NO_SYSTEM_CHROMIUM asks to ignore it (as a fresh machine would lack it). */
+export function systemChromium() {
+  if (process.env.QUANTSCOPE_NO_SYSTEM_CHROMIUM) return undefined;
+  const onPath = (process.env.PATH ?? '').split(':').filter(Boolean).flatMap((d) => [join(d, 'chromium'), join(d, 'chromium-browser')]);
+  return ['/usr/bin/chromium', '/usr/bin/chromium-browser', ...onPath].find((p) => existsSync(p));
+}
+
+/** The browser the tests drive: CHROMIUM_PATH, else the system's Chromium, else the one provisioned into .tools/. */
 export function chromiumPath() {
-  for (const p of [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser']) if (p && existsSync(p)) return p;
-  throw new Error('Chromium not found: install Debian\'s chromium package (apt-get install chromium) or set CHROMIUM_PATH');
+  for (const p of [process.env.CHROMIUM_PATH, systemChromium(), npmChromium]) if (p && existsSync(p)) return p;
+  throw new Error('no Chromium: `npm test` provisions one into .tools/chromium (or set CHROMIUM_PATH)');
 }
 
 export function haveCodeServer() {
@@ -44,7 +55,7 @@ function killGroup(pid, signal = 'SIGTERM') {
 
 /** Runs code-server once with `args` to completion (e.g. --install-extension). */
 export async function codeServerCli(args, { logFile } = {}) {
-  if (!haveCodeServer()) throw new Error('code-server is not installed: run scripts/install-tools.sh');
+  if (!haveCodeServer()) throw new Error('code-server is not installed: `npm test` provisions it (or run scripts/install-tools.sh)');
   return new Promise((res, rej) => {
     const out = logFile ? openSync(logFile, 'a') : 'ignore';
     const p = spawn(node24, [codeServerEntry, ...args], { stdio: ['ignore', out, out] });
@@ -58,7 +69,7 @@ export async function codeServerCli(args, { logFile } = {}) {
  * Returns { port, pid, baseUrl, stop }.
  */
 export async function startCodeServer({ dataDir, smokeTestDriver = false, env = {}, logFile, extraArgs = [] }) {
-  if (!haveCodeServer()) throw new Error('code-server is not installed: run scripts/install-tools.sh');
+  if (!haveCodeServer()) throw new Error('code-server is not installed: `npm test` provisions it (or run scripts/install-tools.sh)');
   mkdirSync(join(dataDir, 'user-data', 'User'), { recursive: true });
   // Nothing in a test or demo workbench should try to reach the internet.
   writeFileSync(join(dataDir, 'user-data', 'User', 'settings.json'), JSON.stringify({
@@ -135,7 +146,7 @@ export function workbenchUrl(baseUrl, port, { folder, extensionDevelopmentPath, 
   return `${baseUrl}/?${q.toString()}`;
 }
 
-/** Launches Debian's Chromium through playwright-core; returns { browser, page }. */
+/** Launches Chromium ({@link chromiumPath}) through playwright-core; returns { browser, page }. */
 export async function launchBrowser({ width = 1400, height = 900 } = {}) {
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath: chromiumPath(), args: chromiumArgs, headless: true });

@@ -9,6 +9,7 @@ import { PruneFlow } from './quantize/PruneFlow';
 import { PlanFlow } from './quantize/PlanFlow';
 import { QuantizeFlow } from './quantize/QuantizeFlow';
 import { RecipeCodeLensProvider } from './quantize/RecipeCodeLensProvider';
+import { SampleModelCommand } from './SampleModelCommand';
 import { TransformRunner } from './quantize/TransformRunner';
 import { ReportProvider } from './quantize/ReportProvider';
 import { OutliersViewProvider } from './views/OutliersViewProvider';
@@ -49,6 +50,7 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
   const runner = new TransformRunner(ReportProvider.register(context));
   const quantize = new QuantizeFlow(worker, profiles, runner);
   RecipeCodeLensProvider.register(context);
+  SampleModelCommand.register(context);
   ModelCommands.register(context, worker, log, profiles, quantize, new PruneFlow(worker, runner), new BenchmarkCommands(context, worker, runner), new PlanFlow(worker, runner, quantize));
   context.subscriptions.push(
     profiles.onDidProfile(({ uri, profile }) => outliers.showProfile(uri, profile)),
