@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { QUANTIZE_METHODS } from '../../core/transform/methods';
+import { defaultOf } from '../../core/transform/quantize/quantizeMethods';
 import { ParamError } from '../../core/transform/ParamSpec';
 import { methodNamed, methodsOf, validateParams } from '../../core/transform/validateParams';
 import type { PlanBudgetParams, QuantizeParams, QuantizeReport, WeightRounding } from '../../protocol/quantizeTypes';
@@ -66,7 +67,7 @@ export class QuantizeFlow {
     if (method.editedFirst?.(params)) {
       // The decision is shown and edited before anything is written; applying it comes back here.
       if (!params.budget || !this.planStep) return undefined;
-      await this.planStep(model, { budget: params.budget, weights: params.weights ?? 'rtn', layers: rest.layers, calibrationFile });
+      await this.planStep(model, { budget: params.budget, weights: params.weights ?? defaultOf<WeightRounding>(method.params, 'weights'), layers: rest.layers, calibrationFile });
       return undefined;
     }
     const name = path.basename(model.fsPath);
