@@ -46,7 +46,7 @@ const browser = {
 
 const builds = [
   { ...node, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
-  { ...node, entryPoints: { worker: 'src/worker/main.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { worker: 'src/worker/host/main.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
   { ...browser, entryPoints: { editor: 'webview/editor/main.ts', outliers: 'webview/outliers/main.ts', bench: 'webview/bench/main.ts' }, outdir: 'dist/webview' },
 ];

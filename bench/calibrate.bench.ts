@@ -12,10 +12,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OnnxModel } from '../src/core/onnx/OnnxModel';
-import { declaredInputs, SyntheticInputs, type Batch, type SyntheticOptions } from '../src/core/onnx/calibrationInputs';
-import { buildCalibrationTaps } from '../src/core/onnx/calibrationTaps';
-import { calibrate } from '../src/worker/calibrate';
-import { QUIET_JOB } from '../src/worker/JobContext';
+import { declaredInputs, SyntheticInputs, type Batch, type SyntheticOptions } from '../src/core/calibration/calibrationInputs';
+import { buildCalibrationTaps } from '../src/core/calibration/calibrationTaps';
+import { calibrate } from '../src/worker/jobs/calibrate';
+import { QUIET_JOB } from '../src/worker/jobs/JobContext';
 import { openSession } from '../src/worker/ort';
 import { ratio, repoRoot } from './support/benchSupport';
 

@@ -8,10 +8,10 @@
  *   NODE_PATH=node_modules node OUT/overhead.bench.js      (from the repository root)
  */
 import { join } from 'node:path';
-import { declaredInputs, SyntheticInputs, type SyntheticOptions } from '../src/core/onnx/calibrationInputs';
+import { declaredInputs, SyntheticInputs, type SyntheticOptions } from '../src/core/calibration/calibrationInputs';
 import { OnnxModel } from '../src/core/onnx/OnnxModel';
-import { benchmarkModels } from '../src/worker/benchmark';
-import { QUIET_JOB } from '../src/worker/JobContext';
+import { benchmarkModels } from '../src/worker/jobs/benchmark';
+import { QUIET_JOB } from '../src/worker/jobs/JobContext';
 import { minimalRunLoop } from '../src/worker/ort';
 import { median, repoRoot } from './support/benchSupport';
 

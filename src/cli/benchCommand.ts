@@ -3,7 +3,7 @@
  * explains the differences.
  */
 import type { BenchParams, OptimizationLevel } from '../protocol/benchTypes';
-import { benchmarkModels } from '../worker/benchmark';
+import { benchmarkModels } from '../worker/jobs/benchmark';
 import { checkFile, checkInput } from './checkInput';
 import type { CliCommand } from './CliCommand';
 import { JSON_OPTION, type CommandSpec } from './CommandSpec';

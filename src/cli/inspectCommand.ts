@@ -1,6 +1,6 @@
 /** `quantscope inspect FILE`: lists a checkpoint of any supported format. */
-import { QUIET_JOB } from '../worker/JobContext';
-import { WorkerService } from '../worker/WorkerService';
+import { QUIET_JOB } from '../worker/jobs/JobContext';
+import { inspectModel } from '../worker/jobs/inspectModel';
 import { ALL_FORMATS, checkInput } from './checkInput';
 import type { CliCommand } from './CliCommand';
 import { JSON_OPTION, type CommandSpec } from './CommandSpec';
@@ -23,7 +23,7 @@ export const INSPECT_COMMAND: CliCommand = {
   run: async (args, output) => {
     const path = args.positional[0];
     await checkInput(path, 'inspect', ALL_FORMATS);
-    const summary = await new WorkerService().inspect({ path }, QUIET_JOB);
+    const summary = await inspectModel({ path }, QUIET_JOB);
     output.out(args.json ? JSON.stringify(summary, null, 2) + '\n' : renderInspect(summary, { maxTensors: args.number('tensors') ?? 40 }));
     return 0;
   },

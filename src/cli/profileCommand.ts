@@ -4,8 +4,8 @@
  */
 import type { FormatName } from '../core/formats/Checkpoint';
 import type { WeightProfile } from '../protocol/workerProtocol';
-import { profileModel } from '../worker/profileModel';
-import { profileWeights } from '../worker/profileWeights';
+import { profileModel } from '../worker/jobs/profileModel';
+import { profileWeights } from '../worker/jobs/profileWeights';
 import { ALL_FORMATS, checkFile, checkInput, formatWords } from './checkInput';
 import type { CliCommand } from './CliCommand';
 import { JSON_OPTION, type CommandSpec, type OptionSpec } from './CommandSpec';

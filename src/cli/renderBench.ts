@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { BenchReport } from '../protocol/benchTypes';
-import { describeCpu } from '../worker/cpuFeatures';
+import { describeCpu } from '../worker/jobs/cpuFeatures';
 
 function ms(v: number): string {
   return v >= 100 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toFixed(3);

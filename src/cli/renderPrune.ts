@@ -1,11 +1,11 @@
+import { describePrune } from '../core/transform/describeReport';
 import type { PruneReport } from '../protocol/pruneTypes';
 import { bytes, num, renderLayerRows, renderOutputs } from './renderOutputs';
 
 /** The report of `quantscope prune` as readable text. */
 export function renderPrune(r: PruneReport): string {
   const lines: string[] = [];
-  const what = r.pattern ?? `${((r.targetSparsity ?? 0) * 100).toFixed(0)}% unstructured${r.global ? ' (global threshold)' : ''}`;
-  lines.push(`${r.method} ${what}${r.permuted ? ' with channel permutation' : ''}: ${r.source} → ${r.output}`);
+  lines.push(`${describePrune(r)}: ${r.source} → ${r.output}`);
   if (r.calibrationBatches > 0) lines.push(`Calibration: ${r.calibrationBatches} batches${r.synthetic ? ' of generated inputs (synthetic)' : ''}`);
   lines.push('');
   lines.push(...renderOutputs(r.validation));

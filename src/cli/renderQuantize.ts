@@ -1,11 +1,11 @@
 import type { QuantizeReport } from '../protocol/quantizeTypes';
-import { describeMethod } from '../protocol/describeMethod';
+import { describeQuantize } from '../core/transform/describeReport';
 import { bytes, num, renderLayerRows, renderOutputs } from './renderOutputs';
 
 /** The report of `quantscope quantize` as readable text. */
 export function renderQuantize(r: QuantizeReport): string {
   const lines: string[] = [];
-  lines.push(`${describeMethod(r)}: ${r.source} → ${r.output}`);
+  lines.push(`${describeQuantize(r)}: ${r.source} → ${r.output}`);
   if (r.calibrationBatches > 0) lines.push(`Calibration: ${r.calibrationBatches} batches${r.synthetic ? ' of generated inputs (synthetic)' : ''}`);
   for (const s of r.smoothing ?? []) {
     const where = s.foldedInto ? `folded into ${s.foldedInto.opType} ${s.foldedInto.node}` : `Mul ${s.mulNode ?? ''}`;

@@ -1,7 +1,7 @@
 import { isFormatError } from '../core/FormatError';
 import { TargetExistsError } from '../core/io/atomicWrite';
-import { RecipeError } from '../core/quant/planRecipe';
-import { CancelledError } from '../worker/JobContext';
+import { RecipeError } from '../core/transform/quantize/planRecipe';
+import { CancelledError } from '../worker/jobs/JobContext';
 import { CliError, type CliErrorCode } from './CliError';
 import { UsageError } from './parseArgs';
 import type { CliOutput } from './runCliJob';

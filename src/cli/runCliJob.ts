@@ -1,4 +1,4 @@
-import type { JobContext } from '../worker/JobContext';
+import type { JobContext } from '../worker/jobs/JobContext';
 import { reportError } from './reportError';
 
 /** A job context for the terminal: progress on stderr when it is a TTY (so `--json` stays clean). */

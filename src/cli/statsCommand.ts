@@ -1,5 +1,5 @@
 /** `quantscope stats FILE`: weight statistics of every (or the named) floating-point tensor. */
-import { profileWeights } from '../worker/profileWeights';
+import { profileWeights } from '../worker/jobs/profileWeights';
 import { ALL_FORMATS, checkInput } from './checkInput';
 import type { CliCommand } from './CliCommand';
 import { JSON_OPTION, type CommandSpec } from './CommandSpec';

@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 
-/** File extensions the checkpoint editor opens. */
-export const MODEL_EXTENSIONS = ['onnx', 'safetensors', 'gguf', 'npz', 'npy', 'pt', 'pth', 'bin'] as const;
+import { MODEL_EXTENSIONS } from '../core/formats/modelFiles';
+
+export { MODEL_EXTENSIONS };
 
 /** Finds model files in the workspace, ONNX first, skipping dependency and VCS folders. */
 export async function findWorkspaceModels(token?: vscode.CancellationToken, extensions: readonly string[] = MODEL_EXTENSIONS): Promise<vscode.Uri[]> {

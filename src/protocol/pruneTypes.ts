@@ -2,8 +2,7 @@
  * The JSON-able parameters and report of a pruning job: what the CLI prints with `--json` and
  * what crosses the worker's JSON-RPC boundary.
  */
-import type { SkippedRewrite } from '../core/onnx/rewrite/RewriteRecord';
-import type { QuantizeCalibration, TransformValidation } from './quantizeTypes';
+import type { ExclusiveUnion, TransformReportBase, TransformSeconds, TransformSizes, TransformSource } from './transformTypes';
 
 /** Pruning algorithms: unstructured magnitude, N:M magnitude, or SparseGPT (unstructured or N:M). */
 export type PruneMethod = 'magnitude' | 'nm' | 'sparsegpt';
@@ -14,35 +13,42 @@ export interface NMPattern {
   readonly m: number;
 }
 
-/** Parameters of {@link pruneModel}. */
-export interface PruneParams {
-  /** The source `.onnx` model; it is never modified. */
-  readonly path: string;
-  /** The output path; default the next free `model.pruned.onnx` (or `model.<n>of<m>.onnx`) beside the source. */
-  readonly output?: string;
-  /** Replace an existing `output`. Off by default. */
-  readonly overwrite?: boolean;
-  readonly method: PruneMethod;
-  /** Unstructured target sparsity (fraction pruned) for magnitude and unstructured SparseGPT; default 0.5. */
+/** Unstructured magnitude pruning, per layer or with one global threshold. */
+export interface MagnitudeParams extends TransformSource {
+  readonly method: 'magnitude';
+  /** Target sparsity (fraction pruned); default 0.5. */
   readonly sparsity?: number;
-  /** N:M pattern: required by `nm`, and makes SparseGPT semi-structured. */
-  readonly pattern?: NMPattern;
-  /** N:M only: search a permutation of each layer's input channels that keeps more magnitude. */
+  /** One threshold over all the chosen layers instead of one per layer. */
+  readonly global?: boolean;
+}
+
+/** The N:M fields: a pattern, and the channel permutation that helps it. */
+interface PatternFields {
+  /** Search a permutation of each layer's input channels that keeps more magnitude. */
   readonly permute?: boolean;
   /**
    * With `permute`: apply the permutations but keep every weight. The model must compute the
    * same function as the source; this checks the permutation plumbing on its own.
    */
   readonly permuteOnly?: boolean;
-  /** Layers (node names, or weight tensor names) to prune; default every MatMul/Gemm weight. */
-  readonly layers?: readonly string[];
-  /** Magnitude only: one threshold over all the chosen layers instead of one per layer. */
-  readonly global?: boolean;
-  /** Where H = XᵀX comes from: needed by SparseGPT; for the other methods it only adds layer errors. */
-  readonly calibration?: QuantizeCalibration;
-  /** Held-out batches for the validation; default 2. */
-  readonly validationBatches?: number;
 }
+
+/** N:M magnitude pruning. */
+export interface NmParams extends TransformSource, PatternFields {
+  readonly method: 'nm';
+  readonly pattern: NMPattern;
+}
+
+/** SparseGPT: unstructured at a sparsity, or semi-structured with a pattern. */
+export interface SparseGptParams extends TransformSource, PatternFields {
+  readonly method: 'sparsegpt';
+  /** Unstructured target sparsity; default 0.5. */
+  readonly sparsity?: number;
+  readonly pattern?: NMPattern;
+}
+
+/** Parameters of the prune job, one member per method; a field of another method reads as undefined. */
+export type PruneParams = ExclusiveUnion<MagnitudeParams | NmParams | SparseGptParams>;
 
 /** How a layer's input permutation was made function-preserving. */
 export type PermutationApplication = 'producer' | 'gather' | 'none';
@@ -76,9 +82,7 @@ export interface PruneLayerReport {
 }
 
 /** What a pruning did and cost. */
-export interface PruneReport {
-  readonly source: string;
-  readonly output: string;
+export interface PruneReport extends TransformReportBase<PruneLayerReport> {
   readonly method: PruneMethod;
   /** The N:M pattern as `n:m`, or null for unstructured pruning. */
   readonly pattern: string | null;
@@ -87,12 +91,7 @@ export interface PruneReport {
   readonly global: boolean;
   /** True when at least one layer's permutation was applied. */
   readonly permuted: boolean;
-  readonly layers: readonly PruneLayerReport[];
-  readonly skipped: readonly SkippedRewrite[];
-  readonly validation: TransformValidation;
-  readonly sizes: {
-    readonly sourceBytes: number;
-    readonly outputBytes: number;
+  readonly sizes: TransformSizes & {
     /** Zeros in the pruned layers' weights, and their weights in all. */
     readonly zeros: number;
     readonly weights: number;
@@ -101,17 +100,5 @@ export interface PruneReport {
   };
   /** What pruning does to latency here, stated plainly. */
   readonly latencyNote: string;
-  /** Calibration batches run (0 without calibration). */
-  readonly calibrationBatches: number;
-  readonly seconds: {
-    readonly calibration: number;
-    readonly pruning: number;
-    readonly write: number;
-    readonly validation: number;
-    readonly total: number;
-  };
-  /** True when calibration used generated inputs. */
-  readonly synthetic: boolean;
-  readonly runtimeVersion: string;
-  readonly warnings: readonly string[];
+  readonly seconds: TransformSeconds & { readonly pruning: number };
 }

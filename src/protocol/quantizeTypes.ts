@@ -2,8 +2,11 @@
  * The JSON-able parameters and report of a quantization job: what the CLI prints with `--json`
  * and what crosses the worker's JSON-RPC boundary.
  */
-import type { RewriteRecord, SkippedRewrite } from '../core/onnx/rewrite/RewriteRecord';
-import type { MixedPrecisionPlan, PlanChoice, PlanLayer } from '../core/quant/mixedPrecisionPlan';
+import type { MixedPrecisionPlan, PlanChoice, PlanLayer } from './planTypes';
+import type { RewriteRecord, SkippedRewrite } from './rewriteTypes';
+import type { ExclusiveUnion, QuantizeCalibration, TransformReportBase, TransformSeconds, TransformSizes, TransformSource } from './transformTypes';
+
+export type { OutputMetrics, QuantizeCalibration, TransformValidation } from './transformTypes';
 
 /**
  * Quantization methods: RTN and GPTQ round the weights; SmoothQuant migrates activation outliers
@@ -23,55 +26,61 @@ export type QuantizeFormat = 'qdq' | 'nbits' | 'dynamic' | 'static';
 /** A mixed-precision budget: an average of stored bits per weight, or a summed layer error. */
 export type PlanBudgetParams = { readonly kind: 'bits'; readonly bitsPerWeight: number } | { readonly kind: 'error'; readonly maxError: number };
 
-/** Where calibration (and held-out validation) inputs come from. */
-export interface QuantizeCalibration {
-  /** Calibration samples (rows of the first axis) in all; default 8. */
-  readonly samples?: number;
-  /** Samples per batch; default 1. */
-  readonly batch?: number;
-  /** Symbolic axes other than the batch (sequence length, image width); default 128. */
-  readonly sequenceLength?: number;
-  /** A calibration file or folder (`.npy`, `.npz`, ONNX `.pb` sets); generated inputs when absent. */
-  readonly file?: string;
-}
-
-/** Parameters of {@link quantizeModel}. */
-export interface QuantizeParams {
-  /** The source `.onnx` model; it is never modified. */
-  readonly path: string;
-  /** The output path; default the next free `model.<suffix>.onnx` beside the source. */
-  readonly output?: string;
-  /** Replace an existing `output`. Off by default. */
-  readonly overwrite?: boolean;
-  readonly method: QuantizeMethod;
+/** The weight-quantizing fields every quantize method has; bits and format are filled from the method's defaults at the edge. */
+interface WeightQuantParams extends TransformSource {
   readonly bits: 8 | 4 | 3;
-  /** Weights per scale along the input axis; per-output-channel scales when absent. */
+  readonly format: QuantizeFormat;
+  /** Weights per scale along the input axis; per-output-channel scales when absent (MatMulNBits defaults to 128). */
   readonly group?: number;
   /** Signed codes with zero point 0 (default true); false for unsigned codes with zero points. */
   readonly symmetric?: boolean;
-  readonly format: QuantizeFormat;
-  /** Layers (node names, or weight tensor names) to quantize; default every MatMul/Gemm weight. */
-  readonly layers?: readonly string[];
-  readonly calibration?: QuantizeCalibration;
-  /** GPTQ: quantize columns in order of decreasing diag H (act-order, with static groups). Default false. */
+}
+
+/** Round to nearest. */
+export interface RtnParams extends WeightQuantParams {
+  readonly method: 'rtn';
+}
+
+/** GPTQ: second-order error compensation with H from calibration. */
+export interface GptqParams extends WeightQuantParams {
+  readonly method: 'gptq';
+  /** Quantize columns in order of decreasing diag H (act-order, with static groups). Default false. */
   readonly actOrder?: boolean;
-  /** GPTQ: damping as a fraction of mean(diag H). Default 0.01. */
+  /** Damping as a fraction of mean(diag H). Default 0.01. */
   readonly damping?: number;
-  /** Held-out batches for the validation; default 2. */
-  readonly validationBatches?: number;
-  /** Largest total size of the Hessians held at once (bytes); layers are calibrated in groups that fit. Default 2 GiB. */
-  readonly hessianBudgetBytes?: number;
-  /** SmoothQuant: migration strength α in s_j = max|X_j|^α / max|W_j|^(1−α). Default 0.5. */
+}
+
+/** SmoothQuant, then W8A8. */
+export interface SmoothQuantParams extends WeightQuantParams {
+  readonly method: 'smoothquant';
+  /** Migration strength α in s_j = max|X_j|^α / max|W_j|^(1−α). Default 0.5. */
   readonly alpha?: number;
-  /** LLM.int8(): input channels whose activation absmax reaches this stay in float. Default 6. */
-  readonly threshold?: number;
-  /** SmoothQuant, LLM.int8() and plans: how the weights are rounded. Default RTN. */
+  /** How the weights are rounded. Default RTN. */
   readonly weights?: WeightRounding;
-  /** Plan: the budget the planner meets (when `plan` is absent). */
+}
+
+/** LLM.int8() decomposition, the regular channels W8A8. */
+export interface LlmInt8Params extends WeightQuantParams {
+  readonly method: 'llmint8';
+  /** Input channels whose activation absmax reaches this stay in float. Default 6. */
+  readonly threshold?: number;
+  /** How the weights are rounded. Default RTN. */
+  readonly weights?: WeightRounding;
+}
+
+/** A mixed-precision plan: a precision per layer, planned under a budget or given (edited, from a recipe). */
+export interface MixedPlanParams extends WeightQuantParams {
+  readonly method: 'plan';
+  /** How the weights are rounded. Default RTN. */
+  readonly weights?: WeightRounding;
+  /** The budget the planner meets (when `plan` is absent). */
   readonly budget?: PlanBudgetParams;
-  /** Plan: the precision of each layer, as planned and perhaps edited; layers not named stay float. */
+  /** The precision of each layer, as planned and perhaps edited; layers not named stay float. */
   readonly plan?: Readonly<Record<string, PlanChoice>>;
 }
+
+/** Parameters of the quantize job, one member per method; a field of another method reads as undefined. */
+export type QuantizeParams = ExclusiveUnion<RtnParams | GptqParams | SmoothQuantParams | LlmInt8Params | MixedPlanParams>;
 
 /** Parameters of `planQuantization`: calibrate, rank, and plan, without writing a model. */
 export interface PlanParams {
@@ -121,22 +130,6 @@ export interface SmoothingReport {
   readonly difficultyAfter: number | null;
 }
 
-/** How far one model output moved. */
-export interface OutputMetrics {
-  readonly name: string;
-  readonly elements: number;
-  /** ‖y' − y‖ / ‖y‖. */
-  readonly relativeL2: number;
-  readonly cosine: number;
-  readonly maxAbsError: number;
-  /** Mean KL(p ‖ p') over rows of the last axis; null when the output does not look like class scores. */
-  readonly kl: number | null;
-  /** Fraction of rows whose argmax agrees; null when the output does not look like class scores. */
-  readonly top1Agreement: number | null;
-  /** Whether the rows were taken as probabilities as they are or through a softmax. */
-  readonly klOver: 'probabilities' | 'logits' | null;
-}
-
 /** One quantized layer. */
 export interface LayerReport extends RewriteRecord {
   /** Input width K of the layer (H is K × K). */
@@ -161,32 +154,13 @@ export interface LayerReport extends RewriteRecord {
 }
 
 /** What a quantization did and cost. */
-/** The held-out validation of a transformed model against its source, shared by the quantize and prune reports. */
-export interface TransformValidation {
-  readonly batches: number;
-  /** True when the held-out inputs were generated. */
-  readonly synthetic: boolean;
-  readonly outputs: readonly OutputMetrics[];
-}
-
-export interface QuantizeReport {
-  readonly source: string;
-  readonly output: string;
+export interface QuantizeReport extends TransformReportBase<LayerReport> {
   readonly method: QuantizeMethod;
   readonly format: QuantizeFormat;
   readonly bits: number;
   readonly group: number | null;
   readonly symmetric: boolean;
-  /** True when calibration used generated inputs. */
-  readonly synthetic: boolean;
-  /** Calibration batches run (0 when no calibration was needed). */
-  readonly calibrationBatches: number;
-  readonly layers: readonly LayerReport[];
-  readonly skipped: readonly SkippedRewrite[];
-  readonly validation: TransformValidation;
-  readonly sizes: {
-    readonly sourceBytes: number;
-    readonly outputBytes: number;
+  readonly sizes: TransformSizes & {
     /** Weights in the quantized layers. */
     readonly quantizedWeights: number;
     /** Bytes those weights took in float and take now. */
@@ -195,14 +169,7 @@ export interface QuantizeReport {
     /** Stored bits per weight of the quantized layers (scales and zero points included). */
     readonly bitsPerWeight: number;
   };
-  readonly seconds: {
-    readonly calibration: number;
-    readonly quantization: number;
-    readonly write: number;
-    readonly validation: number;
-    readonly total: number;
-  };
-  readonly runtimeVersion: string;
+  readonly seconds: TransformSeconds & { readonly quantization: number };
   /** How weights were rounded under SmoothQuant, LLM.int8() and plans. */
   readonly weightRounding: WeightRounding;
   /** SmoothQuant: one entry per smoothed activation. */
@@ -211,6 +178,4 @@ export interface QuantizeReport {
   readonly threshold?: number;
   /** Plans: the plan applied. */
   readonly plan?: AppliedPlan;
-  /** Things that make the figures less trustworthy (synthetic data, a singular H). */
-  readonly warnings: readonly string[];
 }

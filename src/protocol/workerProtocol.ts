@@ -2,65 +2,14 @@
  * Messages between the extension (or the CLI) and the worker process. Type-only: both sides
  * import these to agree on the JSON-RPC method names, parameters and results.
  */
-import type { LayerSensitivity } from '../core/quant/sensitivity';
-import type { TensorStats } from '../core/stats/TensorStats';
+import type { ModelSummary } from './modelTypes';
+import type { LayerSensitivity } from './sensitivityTypes';
+import type { TensorStats } from './statsTypes';
 import type { BenchParams, BenchReport } from './benchTypes';
 import type { PruneParams, PruneReport } from './pruneTypes';
 import type { PlanParams, PlanResult, QuantizeParams, QuantizeReport } from './quantizeTypes';
 
-/** Element type and shape of one model input or output, as ONNX Runtime reports it. */
-export interface ValueSummary {
-  readonly name: string;
-  /** `tensor` for tensors; ONNX Runtime also reports sequences and maps as non-tensors. */
-  readonly kind: 'tensor' | 'other';
-  /** Element type such as `float32`, `int64`; empty for non-tensors. */
-  readonly type: string;
-  /** Dimensions: numbers for fixed sizes, strings for symbolic ones. */
-  readonly shape: readonly (number | string)[];
-}
-
-/** One tensor of a checkpoint, as listed (no values). */
-export interface TensorSummary {
-  readonly name: string;
-  readonly dtype: string;
-  readonly shape: readonly number[];
-  readonly elements: number;
-  readonly byteLength: number;
-}
-
-/** Parameters and bytes per element type. */
-export interface DTypeShare {
-  readonly dtype: string;
-  readonly tensors: number;
-  readonly elements: number;
-  readonly byteLength: number;
-}
-
-/**
- * What `inspect` returns: the checkpoint's listing from our own format readers, and for ONNX
- * models the signature as ONNX Runtime loads it.
- */
-export interface ModelSummary {
-  readonly path: string;
-  readonly format: string;
-  readonly fileSize: number;
-  readonly inputs: readonly ValueSummary[];
-  readonly outputs: readonly ValueSummary[];
-  /** Every tensor (initializers and Constant weights for ONNX). */
-  readonly tensors: readonly TensorSummary[];
-  readonly parameterCount: number;
-  readonly dtypes: readonly DTypeShare[];
-  /** Graph facts for formats that carry one. */
-  readonly graph?: { readonly nodes: number; readonly opsets: Readonly<Record<string, number>>; readonly opTypes: Readonly<Record<string, number>> };
-  /** Custom metadata of the model (producer, version and `metadata_props`), when available. */
-  readonly metadata: Readonly<Record<string, string>>;
-  /** ONNX Runtime's version in the worker, when ONNX Runtime loaded the model. */
-  readonly runtime?: string;
-  /** Why ONNX Runtime refused a model that our reader could list. */
-  readonly runtimeError?: string;
-  /** Milliseconds spent listing the file and, for ONNX, creating the session. */
-  readonly loadMs: number;
-}
+export type { DTypeShare, ModelListing, ModelSummary, NodeSummary, TensorSummary, ValueSummary } from './modelTypes';
 
 /** Parameters of `inspect`. */
 export interface InspectParams {

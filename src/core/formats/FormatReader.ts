@@ -1,16 +1,9 @@
 import type { FileAccessor } from '../io/FileAccessor';
+import type { OpenLimits } from '../io/OpenLimits';
 import type { Checkpoint, FormatName } from './Checkpoint';
 
-/** Limits a reader enforces before it allocates anything a header asks for. */
-export interface OpenLimits {
-  /** Largest header / metadata block we agree to read into memory, in bytes. */
-  readonly maxHeaderBytes: number;
-  /** Largest number of tensors, metadata entries or array elements a header may declare. */
-  readonly maxEntries: number;
-}
-
-/** Defaults chosen so that a real 70B checkpoint passes and a lying header fails fast. */
-export const DEFAULT_LIMITS: OpenLimits = { maxHeaderBytes: 512 * 1024 * 1024, maxEntries: 10_000_000 };
+// The limits belong to the io layer, which zip archives use as well; readers take them from there.
+export { DEFAULT_LIMITS, type OpenLimits } from '../io/OpenLimits';
 
 /**
  * One format, Netron-style: a cheap sniff on the first bytes, and an open that reads only the

@@ -2,6 +2,7 @@
  * Picks the reader for a file by its content and opens it. Each reader sniffs the first bytes;
  * formats with strong magic numbers are asked first, and ONNX, which has none, last.
  */
+import { MODEL_FILES, type ClaimedReader } from './modelFiles';
 import { basename, extname } from 'node:path';
 import { FormatError, isFormatError } from '../FormatError';
 import { FileAccessor } from '../io/FileAccessor';
@@ -33,15 +34,8 @@ export const READERS: readonly FormatReader[] = [
  * The reader a file's extension suggests. Used only after no reader recognised the content, to
  * explain what is wrong with a file that claims a format (a truncated `.onnx`, say).
  */
-const READER_BY_EXTENSION: Readonly<Record<string, FormatReader>> = {
-  '.onnx': onnxReader,
-  '.safetensors': safetensorsReader,
-  '.gguf': ggufReader,
-  '.npy': npyReader,
-  '.npz': npzReader,
-  '.pt': pytorchReader,
-  '.pth': pytorchReader,
-};
+const CLAIMED: Readonly<Record<ClaimedReader, FormatReader>> = { onnx: onnxReader, safetensors: safetensorsReader, gguf: ggufReader, npy: npyReader, npz: npzReader, pytorch: pytorchReader };
+const READER_BY_EXTENSION: Readonly<Record<string, FormatReader>> = Object.fromEntries(MODEL_FILES.flatMap((f) => (f.claims ? [[f.extension, CLAIMED[f.claims]]] : [])));
 
 /** The first bytes as hex and as text, for an error that tells the user what the file looks like. */
 export function describeHead(head: Uint8Array): string {

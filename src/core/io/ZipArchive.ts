@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { createInflateRaw, inflateRaw } from 'node:zlib';
 import * as yauzl from 'yauzl';
 import { FormatError, isFormatError } from '../FormatError';
-import { DEFAULT_LIMITS, type OpenLimits } from '../formats/FormatReader';
+import { DEFAULT_LIMITS, type OpenLimits } from './OpenLimits';
 import type { FileAccessor } from './FileAccessor';
 
 /** One member of a zip archive, with the absolute position of its (possibly compressed) bytes. */

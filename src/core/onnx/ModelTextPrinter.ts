@@ -3,38 +3,21 @@
  * before and after a transform. Every line is stable, so a diff shows only real changes.
  */
 
+import type { ModelListing, NodeSummary, TensorSummary, ValueSummary } from '../../protocol/modelTypes';
+
 /** One input or output in the text view. */
-export interface TextValue {
-  readonly name: string;
-  readonly type: string;
-  readonly shape: readonly (number | string)[];
-}
+export type TextValue = Pick<ValueSummary, 'name' | 'type' | 'shape'>;
 
 /** One graph node in the text view. */
-export interface TextNode {
-  readonly name: string;
-  readonly opType: string;
-  readonly domain: string;
-  readonly inputs: readonly string[];
-  readonly outputs: readonly string[];
-}
+export type TextNode = NodeSummary;
 
 /** One tensor in the text view; summary statistics are appended when known. */
-export interface TextTensor {
-  readonly name: string;
-  readonly dtype: string;
-  readonly shape: readonly number[];
-  readonly summary?: string;
-}
+export type TextTensor = Pick<TensorSummary, 'name' | 'dtype' | 'shape'> & { readonly summary?: string };
 
-/** What the printer needs; everything beyond the header is optional so any format can be shown. */
-export interface ModelTextInput {
+/** What the printer needs: a listing's header, and optionally the graph and tensors so any format can be shown. */
+export interface ModelTextInput extends Omit<ModelListing<TextValue>, 'metadata'> {
   readonly fileName: string;
-  readonly format: string;
-  readonly fileSize: number;
-  readonly inputs: readonly TextValue[];
-  readonly outputs: readonly TextValue[];
-  readonly metadata?: Readonly<Record<string, string>>;
+  readonly metadata?: ModelListing['metadata'];
   readonly opsets?: Readonly<Record<string, number>>;
   readonly nodes?: readonly TextNode[];
   readonly tensors?: readonly TextTensor[];

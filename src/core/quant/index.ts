@@ -10,5 +10,4 @@ export * from './gptq';
 export * from './sensitivity';
 export * from './toUnsigned';
 export * from './mixedPrecisionPlan';
-export * from './planRecipe';
 export * from './smoothQuant';

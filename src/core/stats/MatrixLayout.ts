@@ -1,3 +1,5 @@
+import type { MatrixLayout } from '../../protocol/statsTypes';
+
 /**
  * How a weight tensor maps onto a matrix of output and input channels.
  *
@@ -10,11 +12,7 @@
  *
  * Per-channel quantization uses one scale per output channel; groups run along the input axis.
  */
-export interface MatrixLayout {
-  readonly rows: number;
-  readonly cols: number;
-  readonly outAxis: 0 | 1;
-}
+export type { MatrixLayout };
 
 /**
  * The layout to use for a tensor of `shape`: `given` when the caller knows it (it must cover

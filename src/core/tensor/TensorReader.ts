@@ -4,7 +4,7 @@
  * blocks. Buffers are allocated once per read and reused for every chunk.
  */
 import { FormatError } from '../FormatError';
-import type { TensorInfo } from '../formats/Checkpoint';
+import type { TensorInfo } from './TensorInfo';
 import { contiguousStrides, fortranStrides, sameStrides } from './contiguousStrides';
 import { dtypeBytes } from './DType';
 import { decodeElements, isDecodablePlain, type FloatArray } from './decodeElements';

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { FormatError } from '../FormatError';
-import type { TensorSource } from '../formats/Checkpoint';
+import type { TensorSource } from './TensorInfo';
 import { FileAccessor } from '../io/FileAccessor';
 import { ZipArchive } from '../io/ZipArchive';
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parsePlanRecipe, printPlanRecipe, RecipeError } from '../../core/quant/planRecipe';
+import { parsePlanRecipe, printPlanRecipe, RecipeError } from '../../core/transform/quantize/planRecipe';
 import type { PlanResult, QuantizeReport } from '../../protocol/quantizeTypes';
 import type { WorkerClient } from '../client/WorkerClient';
 import type { PlanStep, QuantizeFlow } from './QuantizeFlow';
@@ -37,7 +37,7 @@ export class PlanFlow {
     const result = await this.runner.run(`Planning ${name}`, (token, onProgress) => this.worker.request('planQuantization', {
       path: model.fsPath,
       budget: choices.budget,
-      ...(choices.layers?.length ? { layers: choices.layers } : {}),
+      layers: choices.layers?.length ? choices.layers : undefined,
       ...calibrationSettings(choices.calibrationFile),
     }, { token, onProgress }));
     if (!result) return undefined;
@@ -90,7 +90,7 @@ export class PlanFlow {
     return this.quantize.run(vscode.Uri.file(model), [], {
       method: 'plan', bits: 8, format: 'qdq', weights: recipe.weights,
       plan: Object.fromEntries(recipe.layers.map((l) => [l.layer, l.choice])),
-      ...(recipe.budget ? { budget: recipe.budget } : {}),
+      budget: recipe.budget,
     });
   }
 }

@@ -1,22 +1,19 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { PruneMethod, PruneParams, PruneReport } from '../../protocol/pruneTypes';
+import { PRUNE_METHODS } from '../../core/transform/methods';
+import { ParamError } from '../../core/transform/ParamSpec';
+import { methodNamed, methodsOf, validateParams } from '../../core/transform/validateParams';
+import type { PruneParams, PruneReport } from '../../protocol/pruneTypes';
 import type { WorkerClient } from '../client/WorkerClient';
+import { askMethodParams } from './askMethodParams';
 import { renderPruneMarkdown } from './renderPruneMarkdown';
 import { calibrationSettings, type TransformRunner } from './TransformRunner';
 
-/** Choices that skip the QuickPicks: used by recipes, code actions and tests. */
-export interface PruneChoices {
-  readonly method: PruneMethod;
-  readonly sparsity?: number;
-  readonly pattern?: { readonly n: number; readonly m: number };
-  readonly permute?: boolean;
-  readonly layers?: readonly string[];
-}
+/** Omit over each member of a union. */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-interface Option<T> extends vscode.QuickPickItem {
-  readonly value: T;
-}
+/** Choices that skip the QuickPicks (recipes, code actions, tests): the job's parameters without the model. */
+export type PruneChoices = DistributiveOmit<PruneParams, 'path'>;
 
 /**
  * "Prune…": QuickPicks for the method, the sparsity or N:M pattern, channel permutation and the
@@ -31,17 +28,18 @@ export class PruneFlow {
     if (!this.runner.requireOnnx(model, 'prunes')) return undefined;
     const choices = given ?? (await this.ask(model, preselect));
     if (!choices) return undefined;
-    const params: PruneParams = {
-      path: model.fsPath,
-      method: choices.method,
-      ...(choices.sparsity !== undefined ? { sparsity: choices.sparsity } : {}),
-      ...(choices.pattern ? { pattern: choices.pattern } : {}),
-      ...(choices.permute ? { permute: true } : {}),
-      ...(choices.layers?.length ? { layers: choices.layers } : {}),
-      ...(choices.method === 'sparsegpt' ? { calibration: calibrationSettings().calibration } : {}),
-    };
+    const method = methodNamed(PRUNE_METHODS, 'prune', choices.method);
+    const params = { ...choices, path: model.fsPath, layers: choices.layers?.length ? choices.layers : undefined } as PruneParams;
+    const withData = method.needs(params).calibration ? { ...params, calibration: calibrationSettings().calibration } : params;
+    try {
+      validateParams(method, withData);
+    } catch (e) {
+      if (!(e instanceof ParamError)) throw e;
+      void vscode.window.showErrorMessage(`Quantscope cannot prune with these settings: ${e.message}`);
+      return undefined;
+    }
     const name = path.basename(model.fsPath);
-    const report = await this.runner.run(`Pruning ${name}`, (token, onProgress) => this.worker.request('prune', params, { token, onProgress }));
+    const report = await this.runner.run(`Pruning ${name}`, (token, onProgress) => this.worker.request('prune', withData, { token, onProgress }));
     if (!report) return undefined;
     const sparsity = report.sizes.weights ? report.sizes.zeros / report.sizes.weights : 0;
     const worst = report.validation.outputs.reduce((m, o) => Math.max(m, o.relativeL2), 0);
@@ -51,56 +49,18 @@ export class PruneFlow {
 
   private async ask(model: vscode.Uri, preselect: readonly string[]): Promise<PruneChoices | undefined> {
     const title = `Prune ${path.basename(model.fsPath)}`;
-    const method = await vscode.window.showQuickPick<Option<PruneMethod>>(
-      [
-        { label: 'Magnitude', description: 'zero the smallest weights, unstructured', value: 'magnitude' },
-        { label: 'N:M', description: 'keep N of every M weights along the input axis (2:4 for sparse tensor cores)', value: 'nm' },
-        { label: 'SparseGPT', description: 'one-shot second-order pruning with H = XᵀX from calibration (Frantar & Alistarh 2023)', value: 'sparsegpt' },
-      ],
-      { title: `${title} (1/4): method` },
-    );
+    const methods = methodsOf(PRUNE_METHODS, 'prune');
+    const method = await vscode.window.showQuickPick(methods.map((m) => ({ label: m.label, description: m.description, value: m })), { title: `${title} (1/4): method` });
     if (!method) return undefined;
-    let sparsity: number | undefined;
-    let pattern: { n: number; m: number } | undefined;
-    if (method.value === 'magnitude' || method.value === 'sparsegpt') {
-      const kinds: Option<{ sparsity?: number; pattern?: { n: number; m: number } }>[] = [0.5, 0.6, 0.7, 0.8].map((s) => ({ label: `${s * 100}% unstructured`, value: { sparsity: s } }));
-      if (method.value === 'sparsegpt') kinds.push({ label: '2:4', value: { pattern: { n: 2, m: 4 } } }, { label: '4:8', value: { pattern: { n: 4, m: 8 } } });
-      const k = await vscode.window.showQuickPick(kinds, { title: `${title} (2/4): sparsity` });
-      if (!k) return undefined;
-      sparsity = k.value.sparsity;
-      pattern = k.value.pattern;
-    } else {
-      const p = await vscode.window.showQuickPick<Option<{ n: number; m: number }>>(
-        [{ n: 2, m: 4 }, { n: 1, m: 4 }, { n: 4, m: 8 }].map((v) => ({ label: `${v.n}:${v.m}`, value: v })),
-        { title: `${title} (2/4): pattern` },
-      );
-      if (!p) return undefined;
-      pattern = p.value;
-    }
-    let permute = false;
-    if (pattern) {
-      const perm = await vscode.window.showQuickPick<Option<boolean>>(
-        [
-          { label: 'Search a channel permutation', description: 'keeps more weight magnitude under N:M; applied to the producer layer or as a Gather, so the model computes the same', value: true },
-          { label: 'No permutation', value: false },
-        ],
-        { title: `${title} (3/4): channel permutation (Pool & Yu 2021)` },
-      );
-      if (!perm) return undefined;
-      permute = perm.value;
-    }
+    const fields = await askMethodParams(method.value, `${title} (2/4)`);
+    if (!fields) return undefined;
     const layers = await this.worker.request('quantizableLayers', { path: model.fsPath });
     const picked = await vscode.window.showQuickPick(
       layers.map((l) => ({ label: l.layer, description: `${l.opType} ${l.inFeatures}×${l.outFeatures}`, value: l.layer, picked: preselect.length ? preselect.includes(l.layer) || preselect.includes(l.weight) : true })),
       { title: `${title} (4/4): layers`, canPickMany: true },
     );
     if (!picked?.length) return undefined;
-    return {
-      method: method.value,
-      ...(sparsity !== undefined ? { sparsity } : {}),
-      ...(pattern ? { pattern } : {}),
-      ...(permute ? { permute } : {}),
-      ...(picked.length < layers.length ? { layers: picked.map((p) => p.value) } : {}),
-    };
+    // The picks come from the entry's own parameter specs; run() validates them.
+    return { ...fields, method: method.value.name, layers: picked.length < layers.length ? picked.map((p) => p.value) : undefined } as PruneChoices;
   }
 }

@@ -1,34 +1,25 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { PlanChoice } from '../../core/quant/mixedPrecisionPlan';
-import type { PlanBudgetParams, QuantizeFormat, QuantizeMethod, QuantizeParams, QuantizeReport, WeightRounding } from '../../protocol/quantizeTypes';
+import { QUANTIZE_METHODS } from '../../core/transform/methods';
+import { defaultOf } from '../../core/transform/quantize/quantizeMethods';
+import { ParamError } from '../../core/transform/ParamSpec';
+import { methodNamed, methodsOf, validateParams } from '../../core/transform/validateParams';
+import type { PlanBudgetParams, QuantizeParams, QuantizeReport, WeightRounding } from '../../protocol/quantizeTypes';
 import type { LayerProfile, QuantizableLayer } from '../../protocol/workerProtocol';
 import type { WorkerClient } from '../client/WorkerClient';
 import type { ProfileService } from '../profile/ProfileService';
+import { askMethodParams } from './askMethodParams';
 import { renderReportMarkdown } from './renderReportMarkdown';
 import { calibrationSettings, type TransformRunner } from './TransformRunner';
 
-/** Choices that skip the QuickPicks: used by recipes, code actions and tests. */
-export interface QuantizeChoices {
-  readonly method: QuantizeMethod;
-  readonly bits: 8 | 4 | 3;
-  readonly format: QuantizeFormat;
-  readonly group?: number;
-  readonly layers?: readonly string[];
-  readonly calibrationFile?: string;
-  /** SmoothQuant's migration strength. */
-  readonly alpha?: number;
-  /** LLM.int8()'s outlier threshold. */
-  readonly threshold?: number;
-  /** How SmoothQuant, LLM.int8() and plans round the weights. */
-  readonly weights?: WeightRounding;
-  /** Plans: the budget, or the precision of each layer as planned and edited. */
-  readonly budget?: PlanBudgetParams;
-  readonly plan?: Readonly<Record<string, PlanChoice>>;
-}
+/** Omit over each member of a union. */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** Choices that skip the QuickPicks (recipes, code actions, tests): the job's parameters without the model, and the calibration file. */
+export type QuantizeChoices = DistributiveOmit<QuantizeParams, 'path'> & { readonly calibrationFile?: string };
 
 /** A plan is made first and shown for editing; this callback does that (see PlanFlow). */
-export type PlanStep = (model: vscode.Uri, choices: { readonly layers?: readonly string[]; readonly budget: PlanBudgetParams; readonly weights: WeightRounding; readonly calibrationFile?: string }) => Promise<unknown>;
+export type PlanStep = (model: vscode.Uri, choices: { readonly layers?: readonly string[]; readonly budget: PlanBudgetParams; readonly weights: WeightRounding; readonly calibrationFile?: string | undefined }) => Promise<unknown>;
 
 interface Option<T> extends vscode.QuickPickItem {
   readonly value: T;
@@ -62,26 +53,23 @@ export class QuantizeFlow {
     if (!this.runner.requireOnnx(model, 'quantizes')) return undefined;
     const choices = given ?? (await this.ask(model, preselect));
     if (!choices) return undefined;
-    if (choices.method === 'plan' && !choices.plan) {
-      // A plan is shown and edited before anything is written; applying it comes back here.
-      if (!choices.budget || !this.planStep) return undefined;
-      await this.planStep(model, { budget: choices.budget, weights: choices.weights ?? 'rtn', ...(choices.layers ? { layers: choices.layers } : {}), ...(choices.calibrationFile ? { calibrationFile: choices.calibrationFile } : {}) });
+    const { calibrationFile, ...rest } = choices;
+    const params = { ...rest, path: model.fsPath, layers: rest.layers?.length ? rest.layers : undefined, ...calibrationSettings(calibrationFile) } as QuantizeParams;
+    let method;
+    try {
+      method = methodNamed(QUANTIZE_METHODS, 'quantize', params.method);
+      validateParams(method, params);
+    } catch (e) {
+      if (!(e instanceof ParamError)) throw e;
+      void vscode.window.showErrorMessage(`Quantscope cannot quantize with these settings: ${e.message}`);
       return undefined;
     }
-    const params: QuantizeParams = {
-      path: model.fsPath,
-      method: choices.method,
-      bits: choices.bits,
-      format: choices.format,
-      ...(choices.group ? { group: choices.group } : {}),
-      ...(choices.layers?.length ? { layers: choices.layers } : {}),
-      ...(choices.alpha !== undefined ? { alpha: choices.alpha } : {}),
-      ...(choices.threshold !== undefined ? { threshold: choices.threshold } : {}),
-      ...(choices.weights ? { weights: choices.weights } : {}),
-      ...(choices.budget ? { budget: choices.budget } : {}),
-      ...(choices.plan ? { plan: choices.plan } : {}),
-      ...calibrationSettings(choices.calibrationFile),
-    };
+    if (method.editedFirst?.(params)) {
+      // The decision is shown and edited before anything is written; applying it comes back here.
+      if (!params.budget || !this.planStep) return undefined;
+      await this.planStep(model, { budget: params.budget, weights: params.weights ?? defaultOf<WeightRounding>(method.params, 'weights'), layers: rest.layers, calibrationFile });
+      return undefined;
+    }
     const name = path.basename(model.fsPath);
     const report = await this.runner.run(`Quantizing ${name}`, (token, onProgress) => this.worker.request('quantize', params, { token, onProgress }));
     if (!report) return undefined;
@@ -103,124 +91,25 @@ export class QuantizeFlow {
     const pickedLayers = await vscode.window.showQuickPick(layerItems, { title: `${title} (1/4): layers`, canPickMany: true, placeHolder: calibration ? 'Layers with their activation outliers and sensitivity' : 'Run Calibrate first to see each layer\'s outliers and sensitivity here', matchOnDescription: true });
     if (!pickedLayers?.length) return undefined;
 
-    const method = await vscode.window.showQuickPick<Option<QuantizeMethod>>(
-      [
-        { label: 'RTN', description: 'round to nearest, as ONNX QuantizeLinear rounds', value: 'rtn' },
-        { label: 'GPTQ', description: 'second-order error compensation with H = XᵀX from calibration (Frantar et al. 2022)', value: 'gptq' },
-        { label: 'SmoothQuant + W8A8', description: 'migrate activation outliers into the weights, then INT8 weights and activations (Xiao et al. 2022)', value: 'smoothquant' },
-        { label: 'LLM.int8() decomposition', description: 'outlier input channels stay float, the rest INT8 (Dettmers et al. 2022)', value: 'llmint8' },
-        { label: 'Mixed-precision plan…', description: 'float / INT8 / INT4 per layer from the sensitivity table under a budget; shown for editing first', value: 'plan' },
-      ],
-      { title: `${title} (2/4): method` },
-    );
+    const methods = methodsOf(QUANTIZE_METHODS, 'quantize');
+    const method = await vscode.window.showQuickPick(methods.map((m) => ({ label: m.label, description: m.description, value: m })), { title: `${title} (2/4): method` });
     if (!method) return undefined;
-    const picked = pickedLayers.length < layers.length ? { layers: pickedLayers.map((p) => p.value) } : {};
-    const m = method.value;
-    if (m === 'plan') {
-      const budget = await this.pickBudget(title);
-      if (!budget) return undefined;
-      const weights = await this.pickRounding(title);
-      if (!weights) return undefined;
-      const file = await this.pickCalibration(model, title, true);
-      if (file === null) return undefined;
-      return { method: 'plan', bits: 8, format: 'qdq', budget, weights, ...picked, ...(file ? { calibrationFile: file } : {}) };
-    }
-    if (m === 'smoothquant' || m === 'llmint8') {
-      let alpha: number | undefined;
-      let threshold: number | undefined;
-      if (m === 'smoothquant') {
-        const a = await vscode.window.showQuickPick<Option<number>>(
-          [0.5, 0.75, 0.85, 0.25].map((v) => ({ label: `α = ${v}`, description: v === 0.5 ? 'the paper\'s default: difficulty split evenly' : v > 0.5 ? 'move more of the outliers into the weights' : 'keep more in the activations', value: v })),
-          { title: `${title} (3/4): migration strength α in s = max|X|^α / max|W|^(1−α)` },
-        );
-        if (!a) return undefined;
-        alpha = a.value;
-      } else {
-        threshold = vscode.workspace.getConfiguration('quantscope').get<number>('outliers.magnitudeThreshold', 6);
-      }
-      const format = await vscode.window.showQuickPick<Option<QuantizeFormat>>(
-        m === 'smoothquant'
-          ? [
-              { label: 'INT8 static W8A8 (QDQ)', description: 'activation scales from calibration: what SmoothQuant is for', value: 'static' },
-              { label: 'INT8 dynamic W8A8', description: 'activation scales computed per call at run time', value: 'dynamic' },
-            ]
-          : [
-              { label: 'INT8 dynamic W8A8', description: `channels with activation absmax ≥ ${threshold ?? 6} stay float; the rest quantized per call`, value: 'dynamic' },
-              { label: 'INT8 static W8A8 (QDQ)', description: 'regular channels with activation scales from calibration', value: 'static' },
-            ],
-        { title: `${title} (3/4): output format` },
-      );
-      if (!format) return undefined;
-      const file = await this.pickCalibration(model, title, true);
-      if (file === null) return undefined;
-      return { method: m, bits: 8, format: format.value, ...picked, ...(alpha !== undefined ? { alpha } : {}), ...(threshold !== undefined ? { threshold } : {}), ...(file ? { calibrationFile: file } : {}) };
-    }
-
-    const format = await vscode.window.showQuickPick<Option<{ bits: 8 | 4; format: QuantizeFormat }>>(
-      [
-        { label: 'INT4 MatMulNBits', description: 'com.microsoft::MatMulNBits: 4-bit weights, the fast path on CPU', value: { bits: 4, format: 'nbits' } },
-        { label: 'INT8 dynamic W8A8', description: 'weights INT8, activations quantized at run time', value: { bits: 8, format: 'dynamic' } },
-        { label: 'INT8 static W8A8 (QDQ)', description: 'weights and activations INT8, activation scales from calibration', value: { bits: 8, format: 'static' } },
-        { label: 'INT8 weight-only', description: 'DequantizeLinear before each MatMul: smaller file, float compute', value: { bits: 8, format: 'qdq' } },
-      ],
-      { title: `${title} (3/4): bits and output format` },
-    );
-    if (!format) return undefined;
-
-    let group: number | undefined;
-    if (format.value.bits === 4) {
-      const g = await vscode.window.showQuickPick<Option<number>>(
-        [128, 64, 32].map((n) => ({ label: `Block ${n}`, description: n === 128 ? 'the usual choice' : 'finer scales, larger file', value: n })),
-        { title: `${title}: block size along the input axis` },
-      );
-      if (!g) return undefined;
-      group = g.value;
-    }
-
+    const entry = method.value;
+    const fields = await askMethodParams(entry, `${title} (3/4)`);
+    if (!fields) return undefined;
+    const layerChoice = pickedLayers.length < layers.length ? { layers: pickedLayers.map((p) => p.value) } : {};
+    // The picks come from the entry's own parameter specs; the job validates them again on arrival.
+    const given = { ...fields, ...layerChoice, method: entry.name, path: model.fsPath } as QuantizeParams;
+    const choices = entry.complete ? entry.complete(given) : given;
+    const needs = entry.needs(choices);
     let calibrationFile: string | undefined;
-    if (m === 'gptq' || format.value.format === 'static') {
-      const file = await this.pickCalibration(model, title, false);
+    if (needs.calibration) {
+      const file = await this.pickCalibration(model, title, needs.activations);
       if (file === null) return undefined;
       calibrationFile = file;
     }
-    return {
-      method: m,
-      bits: format.value.bits,
-      format: format.value.format,
-      ...(group ? { group } : {}),
-      ...picked,
-      ...(calibrationFile ? { calibrationFile } : {}),
-    };
-  }
-
-  /** The plan's budget: an average of bits per weight, or a summed layer error. */
-  private async pickBudget(title: string): Promise<PlanBudgetParams | undefined> {
-    const items: Option<PlanBudgetParams | 'custom'>[] = [
-      ...[4.5, 5, 6, 8].map((b) => ({ label: `${b} bits per weight`, description: b === 8 ? 'INT8 where needed, INT4 where cheap' : b <= 5 ? 'mostly INT4; the most sensitive layers get more' : 'a mix of INT8 and INT4', value: { kind: 'bits' as const, bitsPerWeight: b } })),
-      { label: 'Error budget…', description: 'the smallest model whose summed layer error stays below a bound', value: 'custom' },
-    ];
-    const pick = await vscode.window.showQuickPick(items, { title: `${title} (3/4): budget (stored bits per weight, scales included)` });
-    if (!pick) return undefined;
-    if (pick.value !== 'custom') return pick.value;
-    const text = await vscode.window.showInputBox({
-      title: `${title}: error budget`,
-      prompt: 'Largest summed relative layer error Σ tr(ΔW H ΔWᵀ)/tr(W H Wᵀ)',
-      value: '0.01',
-      validateInput: (v) => (Number.isFinite(Number(v)) && Number(v) >= 0 && v.trim() !== '' ? undefined : 'a number ≥ 0'),
-    });
-    return text === undefined ? undefined : { kind: 'error', maxError: Number(text) };
-  }
-
-  /** RTN or GPTQ underneath a plan. */
-  private async pickRounding(title: string): Promise<WeightRounding | undefined> {
-    const pick = await vscode.window.showQuickPick<Option<WeightRounding>>(
-      [
-        { label: 'RTN', description: 'the rounding the sensitivity table measured', value: 'rtn' },
-        { label: 'GPTQ', description: 'lower error than the plan expects, slower', value: 'gptq' },
-      ],
-      { title: `${title}: how the weights are rounded` },
-    );
-    return pick?.value;
+    const { path: _path, ...rest } = choices;
+    return { ...rest, calibrationFile };
   }
 
   /** Generated inputs (undefined), a file (its path), or cancelled (null). */

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { parsePlanRecipe, RecipeError } from '../../core/quant/planRecipe';
+import { parsePlanRecipe, RecipeError } from '../../core/transform/quantize/planRecipe';
 
 /**
  * A lens above a recipe's first line: "Apply this plan" while it parses, or the problem with its

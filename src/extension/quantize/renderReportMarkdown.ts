@@ -1,5 +1,5 @@
 import type { QuantizeReport } from '../../protocol/quantizeTypes';
-import { describeMethod } from '../../protocol/describeMethod';
+import { describeQuantize } from '../../core/transform/describeReport';
 
 /** A report figure: exponent notation for very small or large values, a dash when there is none. */
 export function formatReportNumber(v: number | null | undefined, digits = 2): string {
@@ -38,7 +38,7 @@ function storedAs(l: QuantizeReport['layers'][number]): string {
 /** The quantization report as Markdown: what changed, what it cost, and how it was measured. */
 export function renderReportMarkdown(r: QuantizeReport): string {
   const name = (p: string): string => p.split(/[\\/]/).pop() ?? p;
-  const scheme = describeMethod(r);
+  const scheme = describeQuantize(r);
   const out: string[] = [
     `# ${name(r.source)} → ${name(r.output)}`,
     '',
@@ -75,10 +75,11 @@ export function renderReportMarkdown(r: QuantizeReport): string {
     );
   }
   const decomposed = r.layers.filter((l) => l.outlierChannels?.length);
-  if (r.method === 'llmint8') {
+  // Only LLM.int8() reports an outlier threshold.
+  if (r.threshold !== undefined) {
     out.push('', '## LLM.int8() decomposition', '', decomposed.length
-      ? `Input channels whose activation absmax reached ${r.threshold ?? 6} stay in float (a Gather, a float MatMul and an Add); the rest go through INT8.`
-      : `No input channel reached the threshold ${r.threshold ?? 6}: every layer went to plain W8A8.`);
+      ? `Input channels whose activation absmax reached ${r.threshold} stay in float (a Gather, a float MatMul and an Add); the rest go through INT8.`
+      : `No input channel reached the threshold ${r.threshold}: every layer went to plain W8A8.`);
     if (decomposed.length) out.push('', ...decomposed.map((l) => `- ${l.layer}: ${l.outlierChannels?.length ?? 0} of ${l.inFeatures} channels in float (${(l.outlierChannels ?? []).slice(0, 12).join(', ')}${(l.outlierChannels?.length ?? 0) > 12 ? ', …' : ''})`));
   }
   if (r.plan) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parsePlanRecipe } from '../../../src/core/quant/planRecipe';
+import { parsePlanRecipe } from '../../../src/core/transform/quantize/planRecipe';
 import type { WeightsOnlyProfile } from '../../../src/cli/profileCommand';
 import type { ModelSummary } from '../../../src/protocol/workerProtocol';
 import { fixture } from '../support/paths';

@@ -1,0 +1,325 @@
+/**
+ * Where calibration batches come from: files the user gives (`.npy`/`.npz` per input name, ONNX
+ * TensorProto `.pb` files as in ONNX's test data sets) or inputs generated from the model's
+ * declared input types and shapes. A batch maps input names to tensors in ONNX Runtime's type
+ * names, ready to feed.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { FormatError } from '../FormatError';
+import { openCheckpoint } from '../formats/registry';
+import { onnxTypeName } from '../formats/onnx/onnxDataTypes';
+import { seededRandom } from '../random/seededRandom';
+import { readTensor } from '../tensor/TensorReader';
+import { editType } from '../onnx/onnxEditSchema';
+import { ElementType, type TensorMessage } from '../onnx/onnxMessages';
+import type { OnnxModel } from '../onnx/OnnxModel';
+import { inlineTensorBytes, tensorDims, tensorElements } from '../onnx/tensorData';
+
+/** Numeric arrays a feed may hold. */
+export type FeedArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+
+/** One input tensor of a batch; `type` is ONNX Runtime's name (`float32`, `int64`, `bool`, …). */
+export interface FeedTensor {
+  readonly type: string;
+  readonly dims: readonly number[];
+  readonly data: FeedArray;
+}
+
+/** A calibration batch: input name → tensor. */
+export type Batch = Record<string, FeedTensor>;
+
+/** A declared graph input. */
+export interface InputSpec {
+  readonly name: string;
+  readonly elemType: number;
+  /** Fixed sizes as numbers, symbolic ones as their names, unknown ones as undefined. */
+  readonly shape: readonly (number | string | undefined)[] | undefined;
+}
+
+/** Options that fix the sizes and values of generated inputs. */
+export interface SyntheticOptions {
+  /** The first (batch) axis when it is symbolic or unknown. Default 1. */
+  readonly batchSize?: number;
+  /** Other symbolic or unknown axes. Default 128. */
+  readonly sequenceLength?: number;
+  /** Sizes of named symbolic dimensions; they win over the two defaults above. */
+  readonly dims?: Readonly<Record<string, number>>;
+  /** Integer inputs (token ids) are drawn from [0, vocabSize). Default 1000. */
+  readonly vocabSize?: number;
+  /** Seed of the pseudo-random generator. Default 0. */
+  readonly seed?: number;
+}
+
+const ORT_TYPES: Readonly<Record<number, string>> = {
+  [ElementType.FLOAT]: 'float32', [ElementType.DOUBLE]: 'float64', [ElementType.FLOAT16]: 'float16',
+  [ElementType.INT64]: 'int64', [ElementType.INT32]: 'int32', [ElementType.INT16]: 'int16', [ElementType.INT8]: 'int8',
+  [ElementType.UINT64]: 'uint64', [ElementType.UINT32]: 'uint32', [ElementType.UINT16]: 'uint16', [ElementType.UINT8]: 'uint8',
+  [ElementType.BOOL]: 'bool',
+};
+
+/** ONNX Runtime's name for an ONNX element type; throws for types we cannot feed. */
+export function ortTypeName(elemType: number): string {
+  const t = ORT_TYPES[elemType];
+  if (!t) throw new FormatError(`calibration cannot feed inputs of type ${onnxTypeName(elemType)}`, { format: 'onnx' });
+  return t;
+}
+
+/** The graph inputs a caller must feed (initializers listed as inputs by old IR versions excluded). */
+export function declaredInputs(model: OnnxModel): InputSpec[] {
+  const inits = new Set((model.graph.initializer ?? []).map((t) => t.name));
+  return (model.graph.input ?? [])
+    .filter((v) => v.name && !inits.has(v.name))
+    .map((v) => {
+      const tt = v.type?.tensorType;
+      if (!tt) throw new FormatError(`input ${v.name ?? ''} is not a tensor; calibration feeds tensors only`, { format: 'onnx' });
+      const shape = tt.shape?.dim?.map((d) => (d.dimValue !== undefined ? Number(d.dimValue) : d.dimParam || undefined));
+      return { name: v.name ?? '', elemType: tt.elemType ?? 0, shape };
+    });
+}
+
+/** Concrete sizes for a declared shape: named dims from options, then batch for axis 0, then the sequence length. */
+export function resolveShape(spec: InputSpec, options: SyntheticOptions = {}): number[] {
+  const batch = options.batchSize ?? 1;
+  const seq = options.sequenceLength ?? 128;
+  return (spec.shape ?? []).map((d, axis) => {
+    if (typeof d === 'number' && d >= 0) return d;
+    const named = typeof d === 'string' ? options.dims?.[d] : undefined;
+    if (named !== undefined) return named;
+    return axis === 0 ? batch : seq;
+  });
+}
+
+/** The IEEE half-precision bits nearest to `v` (round half to even; overflow to infinity). */
+export function floatToHalf(v: number): number {
+  const f = new Float32Array([v]);
+  const x = new Uint32Array(f.buffer)[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    // Subnormal: shift the implicit leading one in, then round half to even.
+    mant |= 0x800000;
+    const shift = 14 - e;
+    const half = mant >>> shift;
+    const rest = mant - half * 2 ** shift;
+    const mid = 2 ** (shift - 1);
+    return sign | (rest > mid || (rest === mid && half & 1) ? half + 1 : half);
+  }
+  const rest = mant & 0x1fff;
+  mant >>>= 13;
+  if (rest > 0x1000 || (rest === 0x1000 && mant & 1)) {
+    mant++;
+    if (mant === 0x400) {
+      mant = 0;
+      e++;
+      if (e >= 0x1f) return sign | 0x7c00;
+    }
+  }
+  return sign | (e << 10) | mant;
+}
+
+/**
+ * Generates batches from the declared inputs: floats standard normal (Box–Muller), integers
+ * uniform in [0, vocabSize) (token ids), inputs named like masks all ones. Seeded, so two runs
+ * with the same options see the same data.
+ */
+export class SyntheticInputs {
+  private readonly random: () => number;
+
+  constructor(private readonly specs: readonly InputSpec[], private readonly options: SyntheticOptions = {}) {
+    this.random = seededRandom(options.seed ?? 0);
+    for (const s of specs) ortTypeName(s.elemType);
+  }
+
+  /** The next batch. */
+  next(): Batch {
+    const batch: Batch = {};
+    for (const s of this.specs) batch[s.name] = this.generate(s);
+    return batch;
+  }
+
+  private normal(): number {
+    const u = 1 - this.random();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.random());
+  }
+
+  private generate(spec: InputSpec): FeedTensor {
+    const dims = resolveShape(spec, this.options);
+    const n = dims.reduce((a, b) => a * b, 1);
+    const type = ortTypeName(spec.elemType);
+    const mask = /mask/i.test(spec.name);
+    const vocab = Math.max(1, this.options.vocabSize ?? 1000);
+    const int = (): number => (mask ? 1 : Math.floor(this.random() * vocab));
+    switch (type) {
+      case 'float32': return { type, dims, data: Float32Array.from({ length: n }, () => (mask ? 1 : this.normal())) };
+      case 'float64': return { type, dims, data: Float64Array.from({ length: n }, () => (mask ? 1 : this.normal())) };
+      case 'float16': return { type, dims, data: Uint16Array.from({ length: n }, () => floatToHalf(mask ? 1 : this.normal())) };
+      case 'int64': return { type, dims, data: BigInt64Array.from({ length: n }, () => BigInt(int())) };
+      case 'uint64': return { type, dims, data: BigUint64Array.from({ length: n }, () => BigInt(int())) };
+      case 'int32': return { type, dims, data: Int32Array.from({ length: n }, int) };
+      case 'uint32': return { type, dims, data: Uint32Array.from({ length: n }, int) };
+      case 'int16': return { type, dims, data: Int16Array.from({ length: n }, () => Math.min(int(), 32767)) };
+      case 'uint16': return { type, dims, data: Uint16Array.from({ length: n }, () => Math.min(int(), 65535)) };
+      case 'int8': return { type, dims, data: Int8Array.from({ length: n }, () => Math.min(int(), 127)) };
+      case 'uint8': return { type, dims, data: Uint8Array.from({ length: n }, () => Math.min(int(), 255)) };
+      default: return { type, dims, data: Uint8Array.from({ length: n }, () => (mask ? 1 : Math.round(this.random()))) };
+    }
+  }
+}
+
+/** Converts float values (as read from an array file) to the input's element type. */
+function toFeed(values: Float32Array | Float64Array, dims: readonly number[], spec: InputSpec): FeedTensor {
+  const type = ortTypeName(spec.elemType);
+  const n = values.length;
+  switch (type) {
+    case 'float32': return { type, dims, data: values instanceof Float32Array ? values : Float32Array.from(values) };
+    case 'float64': return { type, dims, data: Float64Array.from(values) };
+    case 'int64': return { type, dims, data: BigInt64Array.from({ length: n }, (_, i) => BigInt(Math.round(values[i]))) };
+    case 'uint64': return { type, dims, data: BigUint64Array.from({ length: n }, (_, i) => BigInt(Math.round(values[i]))) };
+    case 'int32': return { type, dims, data: Int32Array.from(values) };
+    case 'uint32': return { type, dims, data: Uint32Array.from(values) };
+    case 'int16': return { type, dims, data: Int16Array.from(values) };
+    case 'uint16': return { type, dims, data: Uint16Array.from(values) };
+    case 'int8': return { type, dims, data: Int8Array.from(values) };
+    case 'uint8': case 'bool': return { type, dims, data: Uint8Array.from(values) };
+    default: throw new FormatError(`input ${spec.name} of type ${type} cannot be read from an array file`, { format: 'onnx' });
+  }
+}
+
+/** Copies raw little-endian bytes into a typed array of the input's element type. */
+function fromRaw(bytes: Uint8Array, dims: readonly number[], elemType: number): FeedTensor {
+  const type = ortTypeName(elemType);
+  // An aligned copy that owns its buffer (Buffer.slice would return a view of a shared pool).
+  const own = new Uint8Array(bytes.length);
+  own.set(bytes);
+  const buf = own.buffer;
+  switch (type) {
+    case 'float32': return { type, dims, data: new Float32Array(buf) };
+    case 'float64': return { type, dims, data: new Float64Array(buf) };
+    case 'float16': case 'uint16': return { type, dims, data: new Uint16Array(buf) };
+    case 'int16': return { type, dims, data: new Int16Array(buf) };
+    case 'int64': return { type, dims, data: new BigInt64Array(buf) };
+    case 'uint64': return { type, dims, data: new BigUint64Array(buf) };
+    case 'int32': return { type, dims, data: new Int32Array(buf) };
+    case 'uint32': return { type, dims, data: new Uint32Array(buf) };
+    case 'int8': return { type, dims, data: new Int8Array(buf) };
+    default: return { type, dims, data: new Uint8Array(buf) };
+  }
+}
+
+function specFor(specs: readonly InputSpec[], name: string | undefined, index: number, file: string): InputSpec {
+  const byName = name ? specs.find((s) => s.name === name) : undefined;
+  if (byName) return byName;
+  if (specs.length === 1) return specs[0];
+  if (!name && index < specs.length) return specs[index];
+  throw new FormatError(`${basename(file)}: ${name ? `"${name}" is not an input of the model` : 'cannot tell which input it is for'} (inputs: ${specs.map((s) => s.name).join(', ')})`);
+}
+
+function checkComplete(batch: Batch, specs: readonly InputSpec[], where: string): Batch {
+  const missing = specs.filter((s) => !batch[s.name]).map((s) => s.name);
+  if (missing.length) throw new FormatError(`${where} has no values for input${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  return batch;
+}
+
+/** Reads an ONNX TensorProto file (`input_0.pb`). */
+async function readPb(file: string, specs: readonly InputSpec[], index: number): Promise<[string, FeedTensor]> {
+  const bytes = await readFile(file);
+  let t: TensorMessage;
+  try {
+    const T = editType('TensorProto');
+    t = T.toObject(T.decode(bytes), { longs: String, enums: Number, defaults: false, arrays: false });
+  } catch (e) {
+    throw new FormatError(`${basename(file)} is not an ONNX TensorProto: ${e instanceof Error ? e.message : String(e)}`, { format: 'onnx', cause: e });
+  }
+  const spec = specFor(specs, t.name, index, file);
+  const dataType = t.dataType ?? 0;
+  if (dataType !== spec.elemType) {
+    throw new FormatError(`${basename(file)} holds ${onnxTypeName(dataType)} values but input ${spec.name} is ${onnxTypeName(spec.elemType)}`, { format: 'onnx' });
+  }
+  tensorElements(t);
+  return [spec.name, fromRaw(inlineTensorBytes(t), tensorDims(t), dataType)];
+}
+
+/** Reads every array of an `.npy` or `.npz` file as inputs named after the arrays (or the one input). */
+async function readArrays(file: string, specs: readonly InputSpec[]): Promise<Batch> {
+  const cp = await openCheckpoint(file);
+  const batch: Batch = {};
+  const single = cp.tensors.length === 1;
+  for (const t of cp.tensors) {
+    const name = single && extname(file) === '.npy' ? basename(file, '.npy') : t.name;
+    const spec = specFor(specs, name, 0, file);
+    batch[spec.name] = toFeed(await readTensor(t, { float64: spec.elemType === ElementType.DOUBLE || spec.elemType === ElementType.INT64 }), t.shape, spec);
+  }
+  return batch;
+}
+
+/** Lazily loaded calibration batches from files. */
+export interface BatchSource {
+  readonly count: number;
+  load(index: number): Promise<Batch>;
+}
+
+/**
+ * Calibration batches from paths: each `.npz` (arrays named after inputs) is one batch; `.npy`
+ * files form one batch together (named after inputs, or one file for a single-input model);
+ * `.pb` TensorProto files form one batch together; a folder holding `test_data_set_*` folders
+ * (ONNX's layout) gives one batch per set, and any other folder is expanded to its files.
+ */
+export async function calibrationFiles(paths: readonly string[], specs: readonly InputSpec[]): Promise<BatchSource> {
+  const groups: { kind: 'npz' | 'npy' | 'pb'; files: string[] }[] = [];
+  const loose: { npy: string[]; pb: string[] } = { npy: [], pb: [] };
+  const visit = async (p: string, depth: number): Promise<void> => {
+    const s = await stat(p).catch((e: unknown) => {
+      throw new FormatError(`cannot read calibration input ${p}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
+    });
+    if (s.isDirectory()) {
+      if (depth > 1) return;
+      const entries = (await readdir(p)).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+      const sets = entries.filter((e) => e.startsWith('test_data_set_'));
+      if (sets.length) {
+        for (const set of sets) {
+          const files = (await readdir(join(p, set))).filter((f) => /^input_\d+\.pb$/.test(f)).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+          groups.push({ kind: 'pb', files: files.map((f) => join(p, set, f)) });
+        }
+        return;
+      }
+      const pbs = entries.filter((e) => e.endsWith('.pb') && !e.startsWith('output_'));
+      if (pbs.length) {
+        groups.push({ kind: 'pb', files: pbs.map((f) => join(p, f)) });
+        return;
+      }
+      for (const e of entries) if (/\.(npz|npy)$/.test(e)) await visit(join(p, e), depth + 1);
+      return;
+    }
+    const ext = extname(p).toLowerCase();
+    if (ext === '.npz') groups.push({ kind: 'npz', files: [p] });
+    else if (ext === '.npy') loose.npy.push(p);
+    else if (ext === '.pb') loose.pb.push(p);
+    else throw new FormatError(`${basename(p)}: calibration files are .npy, .npz or ONNX TensorProto .pb files`);
+  };
+  for (const p of paths) await visit(p, 0);
+  if (loose.npy.length) groups.push({ kind: 'npy', files: loose.npy });
+  if (loose.pb.length) groups.push({ kind: 'pb', files: loose.pb });
+  if (!groups.length) throw new FormatError(`no calibration files found in ${paths.join(', ')}`);
+  return {
+    count: groups.length,
+    async load(index: number): Promise<Batch> {
+      const g = groups[index];
+      const batch: Batch = {};
+      if (g.kind === 'pb') {
+        for (let i = 0; i < g.files.length; i++) {
+          const [name, t] = await readPb(g.files[i], specs, i);
+          batch[name] = t;
+        }
+      } else {
+        for (const f of g.files) Object.assign(batch, await readArrays(f, specs));
+      }
+      return checkComplete(batch, specs, g.files.length === 1 ? basename(g.files[0]) : `calibration batch ${index + 1}`);
+    },
+  };
+}

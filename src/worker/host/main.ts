@@ -1,0 +1,71 @@
+/**
+ * The worker process: a JSON-RPC server over Node IPC. It owns every heavy computation so that
+ * the extension host never stalls, and a native crash here cannot take the editor down.
+ */
+import { createMessageConnection, IPCMessageReader, IPCMessageWriter, ResponseError, type CancellationToken } from 'vscode-jsonrpc/node';
+import { isFormatError } from '../../core/FormatError';
+import { WorkerErrorCode, type WorkerErrorData, type WorkerMethod, type WorkerNotifications, type WorkerRequests } from '../../protocol/workerProtocol';
+import { CancelledError, type JobContext } from '../jobs/JobContext';
+import { profileModel } from '../jobs/profileModel';
+import { quantizableLayers } from '../jobs/quantizableLayers';
+import { benchmarkModels } from '../jobs/benchmark';
+import { pruneModel } from '../jobs/prune';
+import { planQuantization } from '../jobs/planQuantization';
+import { quantizeModel } from '../jobs/quantize';
+import { profileWeights } from '../jobs/profileWeights';
+import { WorkerService } from './WorkerService';
+
+if (!process.send) {
+  console.error('The Quantscope worker must be started by the extension or the CLI with an IPC channel.');
+  process.exit(2);
+}
+
+const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
+const service = new WorkerService();
+
+function notify<N extends keyof WorkerNotifications>(method: N, params: WorkerNotifications[N]): void {
+  void connection.sendNotification(method, params);
+}
+
+/** Registers a typed handler; errors become JSON-RPC errors whose `data.kind` says whose fault it was. */
+function handle<M extends WorkerMethod>(
+  method: M,
+  run: (params: WorkerRequests[M]['params'], ctx: JobContext) => Promise<WorkerRequests[M]['result']> | WorkerRequests[M]['result'],
+): void {
+  connection.onRequest(method, async (params: WorkerRequests[M]['params'] & { progressToken?: string }, token: CancellationToken) => {
+    const progressToken = params?.progressToken;
+    const ctx: JobContext = {
+      isCancelled: () => token.isCancellationRequested,
+      progress: (message, fraction) => {
+        if (progressToken) notify('progress', { token: progressToken, message, ...(fraction === undefined ? {} : { fraction }) });
+      },
+    };
+    try {
+      return await run(params, ctx);
+    } catch (e) {
+      if (e instanceof CancelledError || token.isCancellationRequested) {
+        return new ResponseError<WorkerErrorData>(WorkerErrorCode.cancelled, 'cancelled', { kind: 'cancelled' });
+      }
+      if (isFormatError(e)) return new ResponseError<WorkerErrorData>(WorkerErrorCode.format, e.message, { kind: 'format' });
+      const message = e instanceof Error ? e.message : String(e);
+      notify('log', { level: 'error', message: e instanceof Error && e.stack ? e.stack : message });
+      return new ResponseError<WorkerErrorData>(WorkerErrorCode.internal, message, { kind: 'internal' });
+    }
+  });
+}
+
+handle('ping', () => service.ping());
+handle('inspect', (params, ctx) => service.inspect(params, ctx));
+handle('modelText', (params) => service.modelText(params));
+handle('profileWeights', (params, ctx) => profileWeights(params, ctx));
+handle('calibrate', (params, ctx) => profileModel(params, ctx));
+handle('quantizableLayers', (params) => quantizableLayers(params.path));
+handle('quantize', (params, ctx) => quantizeModel(params, ctx));
+handle('planQuantization', (params, ctx) => planQuantization(params, ctx));
+handle('prune', (params, ctx) => pruneModel(params, ctx));
+handle('benchmark', (params, ctx) => benchmarkModels(params, ctx));
+
+// The worker lives only as long as its parent: without the IPC channel nobody can use it.
+process.on('disconnect', () => process.exit(0));
+connection.onClose(() => process.exit(0));
+connection.listen();
