@@ -2,9 +2,9 @@ import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { contextValues, deriveModelActions, MODEL_CONTEXT_KEYS, missingActionNotes, modelFacts, needsLayerLookup } from '../../../src/extension/editor/modelActions';
 import type { ModelActions } from '../../../src/protocol/webviewProtocol';
-import { QUIET_JOB } from '../../../src/worker/JobContext';
-import { quantizableLayers } from '../../../src/worker/quantizableLayers';
-import { WorkerService } from '../../../src/worker/WorkerService';
+import { QUIET_JOB } from '../../../src/worker/jobs/JobContext';
+import { quantizableLayers } from '../../../src/worker/jobs/quantizableLayers';
+import { WorkerService } from '../../../src/worker/host/WorkerService';
 import { fixture, npmModel } from '../support/paths';
 
 const service = new WorkerService();
