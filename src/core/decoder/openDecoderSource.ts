@@ -38,6 +38,16 @@ async function findWeights(folder: string): Promise<string> {
   throw fail(`${basename(folder)} has no model.safetensors, model.safetensors.index.json or other single weights file`);
 }
 
+/** The index that lists `path` as a shard, when `path` is one; otherwise `path` itself. */
+async function indexOfShard(path: string): Promise<string> {
+  const index = join(dirname(path), 'model.safetensors.index.json');
+  if (!path.endsWith('.safetensors') || !(await exists(index))) return path;
+  const json = await readJson(index);
+  const map = typeof json === 'object' && json !== null ? (json as { weight_map?: unknown }).weight_map : undefined;
+  const shards = typeof map === 'object' && map !== null ? Object.values(map as Record<string, unknown>) : [];
+  return shards.includes(basename(path)) ? index : path;
+}
+
 async function readJson(path: string): Promise<unknown> {
   const text = await readFile(path, 'utf8').catch((e: unknown) => {
     throw fail(`cannot read ${basename(path)}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
@@ -106,7 +116,7 @@ export async function openDecoderSource(path: string): Promise<DecoderSource> {
   const json = await readJson(configPath);
   // Read the config before the weights, so an unsupported model_type is named as such.
   const hf: DecoderConfig | undefined = configPath === hfConfig ? readHfConfig(json, 'config.json') : undefined;
-  weights ??= await findWeights(folder);
+  weights = weights === undefined ? await findWeights(folder) : await indexOfShard(weights);
   let checkpoint: Checkpoint;
   try {
     checkpoint = await openCheckpoint(weights);
@@ -117,5 +127,5 @@ export async function openDecoderSource(path: string): Promise<DecoderSource> {
   const naming = namingOf(checkpoint);
   const embedding = checkpoint.tensors.find((t) => t.name === (naming === 'hf' ? 'model.embed_tokens.weight' : 'tok_embeddings.weight'));
   const config = hf ?? readMetaParams(json, 'params.json', embedding?.shape[0]);
-  return new CheckpointDecoderSource(path, [configPath, ...tensorFiles(checkpoint)], checkpoint, naming, config, basename(configPath));
+  return new CheckpointDecoderSource(path, [configPath, ...new Set([weights, ...tensorFiles(checkpoint)])], checkpoint, naming, config, basename(configPath));
 }

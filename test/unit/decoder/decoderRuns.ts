@@ -37,8 +37,9 @@ const int64 = (values: readonly number[], dims: readonly number[]): RunTensor =>
 export class DecoderRunner {
   private constructor(private readonly session: ModelSession, private readonly config: DecoderConfig) {}
 
-  static async open(model: OnnxModel, config: DecoderConfig): Promise<DecoderRunner> {
-    return new DecoderRunner(await openSession(model.toBytes(), { threads: 1 }), config);
+  /** Opens a session on a built model, or on a saved one by its path. */
+  static async open(model: OnnxModel | string, config: DecoderConfig): Promise<DecoderRunner> {
+    return new DecoderRunner(await openSession(typeof model === 'string' ? model : model.toBytes(), { threads: 1 }), config);
   }
 
   /** An empty cache (past length 0) for `batch` sequences. */
