@@ -39,7 +39,7 @@ export async function inputBatches(model: OnnxModel, params: { readonly calibrat
     return Array.from({ length: n }, () => g.next());
   };
   if (c.file !== undefined) {
-    const files = await calibrationFiles([c.file], specs);
+    const files = await calibrationFiles([c.file], specs, { splitRows: true });
     const all: Batch[] = [];
     for (let b = 0; b < files.count; b++) all.push(await files.load(b));
     if (all.length >= 2) return { calib: all.slice(0, -1).slice(0, count), heldOut: all.slice(-1), calibSynthetic: false, heldOutSynthetic: false };
