@@ -118,3 +118,17 @@ test('saved with external data, the decoder loads from its file and gives the sa
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a Qwen2 GGUF in Q8_0 is read dequantized, with its biases, its tied head and no Q/K permutation', async () => {
+  const source = await openDecoderSource(fixture('decoder', 'qwen2_q8.gguf'));
+  assert.equal(source.config.modelType, 'qwen2');
+  assert.equal(source.config.attentionBias, true);
+  assert.equal(source.config.tieWordEmbeddings, true);
+  assert.equal(source.tensor('model.layers.0.self_attn.q_proj.weight')?.dtype, 'GGML_Q8_0');
+  assert.equal(source.tensor('model.layers.0.self_attn.q_proj.bias')?.dtype, 'F32');
+  // Q8_0 rounds each weight to 1/127 of its block's absmax: close to the bfloat16 safetensors, not equal.
+  const q8 = await logitsOf(fixture('decoder', 'qwen2_q8.gguf'), reference('qwen2').tokens);
+  const bf16 = await logitsOf(fixture('decoder', 'qwen2'), reference('qwen2').tokens);
+  const err = relativeError(q8, bf16);
+  assert.ok(err > 1e-5 && err < 0.05, `Q8_0 against bfloat16: ${err}`);
+});
