@@ -1,6 +1,8 @@
 import { basename } from 'node:path';
 import { FormatError } from '../FormatError';
 import type { Checkpoint, TensorInfo } from '../formats/Checkpoint';
+import type { DType } from '../tensor/DType';
+import { ggmlBlockType } from '../tensor/ggmlBlocks';
 import { readTensorChunks } from '../tensor/TensorReader';
 import type { DecoderConfig } from './DecoderConfig';
 import { canonicalName, decoderTensors, storedName, type TensorNaming } from './decoderTensors';
@@ -41,6 +43,12 @@ async function readFloat32(t: TensorInfo): Promise<Float32Array> {
   return out;
 }
 
+/** Float dtypes and the ggml block types that have a dequantizer. */
+function isFloatReadable(dtype: DType): boolean {
+  if (dtype === 'F32' || dtype === 'F16' || dtype === 'BF16' || dtype === 'F64') return true;
+  return ggmlBlockType(dtype)?.dequantize !== undefined;
+}
+
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
@@ -73,13 +81,22 @@ export class CheckpointDecoderSource implements DecoderSource {
     for (const want of decoderTensors(config)) {
       const t = this.byName.get(want.name);
       const stored = storedName(want.name, naming);
-      if (!t) throw new FormatError(`${where} has no tensor ${stored}, which a ${config.modelType} decoder with this ${configName} needs`, { format: checkpoint.format });
+      if (!t) {
+        const packed = want.name.endsWith('.weight') && this.byName.has(`${want.name.slice(0, -'.weight'.length)}.qweight`);
+        throw new FormatError(
+          packed
+            ? `${where} holds ${stored.replace(/\.weight$/, '.qweight')} instead of ${stored}: GPTQ/AWQ-packed weights cannot be built into a float decoder`
+            : `${where} has no tensor ${stored}, which a ${config.modelType} decoder with this ${configName} needs`,
+          { format: checkpoint.format },
+        );
+      }
       if (!sameShape(t.shape, want.shape)) {
         throw new FormatError(
           `tensor ${stored} has shape [${t.shape.join(', ')}] but ${configName} (${want.from}) implies [${want.shape.join(', ')}]`,
           { format: checkpoint.format },
         );
       }
+      if (!isFloatReadable(t.dtype)) throw new FormatError(`tensor ${stored} is stored as ${t.dtype.replace(/^GGML_/, '')}, which cannot be read as float weights`, { format: checkpoint.format });
       // Meta's and llama.cpp's layouts interleave each head's rotary halves; Qwen2 GGUFs do not.
       if (want.rotaryHeads !== undefined && naming !== 'hf' && config.modelType === 'llama') this.rotaryHeads.set(want.name, want.rotaryHeads);
       bytes += t.elements * 4;

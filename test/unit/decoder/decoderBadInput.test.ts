@@ -72,6 +72,32 @@ test('a tensor the config needs but the checkpoint lacks is named as the checkpo
   assert.equal((await openDecoderSource(fewer)).config.numLayers, 1);
 });
 
+/** Rewrites a safetensors file's header (tensor names, dtypes), keeping its data. */
+async function editHeader(file: string, edit: (header: Record<string, unknown>) => Record<string, unknown>): Promise<void> {
+  const bytes = await readFile(file);
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = edit(JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, unknown>);
+  const text = Buffer.from(JSON.stringify(header));
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(text.length));
+  await writeFile(file, Buffer.concat([length, text, bytes.subarray(8 + n)]));
+}
+
+test('packed GPTQ weights and integer tensors are refused as such, naming the tensor', async () => {
+  const packed = await copyOf('llama', 'gptq');
+  await editHeader(join(packed, 'model.safetensors'), (h) => {
+    const { ['model.layers.0.self_attn.q_proj.weight']: q, ...rest } = h;
+    return { ...rest, 'model.layers.0.self_attn.q_proj.qweight': q };
+  });
+  await refuses(packed, packed, /model\.safetensors holds model\.layers\.0\.self_attn\.q_proj\.qweight instead of model\.layers\.0\.self_attn\.q_proj\.weight: GPTQ\/AWQ-packed weights/);
+  const ints = await copyOf('llama', 'int-weights');
+  await editHeader(join(ints, 'model.safetensors'), (h) => {
+    (h['model.layers.1.mlp.up_proj.weight'] as { dtype: string }).dtype = 'I32';
+    return h;
+  });
+  await refuses(ints, ints, /tensor model\.layers\.1\.mlp\.up_proj\.weight is stored as I32, which cannot be read as float weights/);
+});
+
 test('a missing shard is named', async () => {
   const dir = await copyOf('llama_gqa', 'missing-shard');
   await rm(join(dir, 'model-00002-of-00002.safetensors'));
