@@ -38,8 +38,8 @@ export class DecoderRunner {
   private constructor(private readonly session: ModelSession, private readonly config: DecoderConfig) {}
 
   /** Opens a session on a built model, or on a saved one by its path. */
-  static async open(model: OnnxModel | string, config: DecoderConfig): Promise<DecoderRunner> {
-    return new DecoderRunner(await openSession(typeof model === 'string' ? model : model.toBytes(), { threads: 1 }), config);
+  static async open(model: OnnxModel | string, config: DecoderConfig, optimization: 'disabled' | 'all' = 'all'): Promise<DecoderRunner> {
+    return new DecoderRunner(await openSession(typeof model === 'string' ? model : model.toBytes(), { threads: 1, optimization }), config);
   }
 
   /** An empty cache (past length 0) for `batch` sequences. */

@@ -103,7 +103,13 @@ test('saved with external data, the decoder loads from its file and gives the sa
   try {
     const source = await openDecoderSource(fixture('decoder', 'llama'));
     const target = join(dir, 'model.onnx');
-    const saved = await (await buildDecoder(source)).save(target, { externalData: 'always' });
+    const progress: number[] = [];
+    const model = await buildDecoder(source, { onProgress: (done, total) => progress.push(done / total) });
+    // One report per tensor read, ending at the whole.
+    assert.equal(progress.length, 3 + 9 * source.config.numLayers);
+    assert.ok(progress.every((p, i) => i === 0 || p > progress[i - 1]));
+    assert.equal(progress[progress.length - 1], 1);
+    const saved = await model.save(target, { externalData: 'always' });
     assert.ok(saved.dataPath !== undefined && (saved.dataBytes ?? 0) > 0.9 * source.float32Bytes);
     assert.ok((await OnnxModel.load(target)).hasExternalData());
     const ref = reference('llama');
@@ -131,4 +137,16 @@ test('a Qwen2 GGUF in Q8_0 is read dequantized, with its biases, its tied head a
   const bf16 = await logitsOf(fixture('decoder', 'qwen2'), reference('qwen2').tokens);
   const err = relativeError(q8, bf16);
   assert.ok(err > 1e-5 && err < 0.05, `Q8_0 against bfloat16: ${err}`);
+});
+
+test("the graph's own semantics give the reference logits, without ONNX Runtime's fusions", async () => {
+  const source = await openDecoderSource(fixture('decoder', 'llama_gqa'));
+  const ref = reference('llama_gqa');
+  const runner = await DecoderRunner.open(await buildDecoder(source), source.config, 'disabled');
+  try {
+    const out = await runner.step([ref.tokens], runner.emptyCache(), 0);
+    assert.ok(relativeError(out.logits, ref.logits.flat()) < 1e-4);
+  } finally {
+    await runner.release();
+  }
 });
