@@ -4,7 +4,7 @@ import { buildDecoder, openDecoderSource } from '../../../src/core/decoder';
 import { fixture } from '../support/paths';
 import { DecoderRunner, reference, relativeError } from './decoderRuns';
 
-const FAMILIES = ['llama', 'llama_gqa', 'mistral', 'qwen2', 'mqa', 'meta', 'llama_gqa.gguf', 'qwen2_q8.gguf'];
+const FAMILIES = ['llama', 'llama_gqa', 'mistral', 'qwen2', 'mqa', 'meta', 'meta_pth', 'llama_gqa.gguf', 'qwen2_q8.gguf'];
 
 for (const name of FAMILIES) {
   test(`${name}: the built graph's logits equal the numpy reference, at once and token by token with the KV cache`, async () => {

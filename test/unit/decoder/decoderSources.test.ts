@@ -150,3 +150,13 @@ test("the graph's own semantics give the reference logits, without ONNX Runtime'
     await runner.release();
   }
 });
+
+test("Meta's consolidated.00.pth with params.json: torch storages, Meta names, vocabulary counted from the embedding", async () => {
+  const source = await openDecoderSource(fixture('decoder', 'meta_pth'));
+  assert.equal(source.format, 'pytorch');
+  assert.equal(source.naming, 'meta');
+  assert.equal(source.config.vocabSize, 128);
+  assert.equal(source.config.intermediateSize, 96);
+  assert.equal(source.tensor('model.layers.0.self_attn.q_proj.weight')?.dtype, 'F16');
+  assert.ok(source.files.some((f) => f.endsWith('params.json')) && source.files.some((f) => f.endsWith('consolidated.00.pth')));
+});
