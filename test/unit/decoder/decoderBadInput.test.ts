@@ -63,9 +63,9 @@ test('a config whose dims disagree with the tensor shapes names the tensor, both
 });
 
 test('a tensor the config needs but the checkpoint lacks is named as the checkpoint names it', async () => {
-  const dir = await copyOf('meta', 'meta-3-layers');
+  const dir = await copyOf('meta_pth', 'meta-3-layers');
   await editConfig(dir, (c) => { c.n_layers = 3; }, 'params.json');
-  await refuses(dir, dir, /consolidated\.safetensors has no tensor layers\.2\.attention_norm\.weight/);
+  await refuses(dir, dir, /consolidated\.00\.pth has no tensor layers\.2\.attention_norm\.weight/);
   const fewer = await copyOf('llama', 'fewer-layers');
   await editConfig(fewer, (c) => { c.num_hidden_layers = 1; });
   // Tensors the config does not call for (the second layer here) are ignored.

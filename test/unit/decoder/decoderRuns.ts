@@ -10,10 +10,10 @@ export interface ReferenceRun {
   readonly logits: readonly (readonly number[])[];
 }
 
-/** The numpy reference of a fixture checkpoint (meta/ and the GGUF share their twins'). */
+/** The numpy reference of a fixture checkpoint (meta/ and the GGUF share their twins': mqa/ and llama_gqa/). */
 export function reference(name: string): ReferenceRun {
   const all = JSON.parse(readFileSync(fixture('decoder', 'expected.json'), 'utf8')) as Record<string, ReferenceRun>;
-  const key = name === 'meta' ? 'llama' : name === 'llama_gqa.gguf' ? 'llama_gqa' : name;
+  const key = name === 'meta' ? 'mqa' : name === 'llama_gqa.gguf' ? 'llama_gqa' : name;
   const run = all[key];
   if (!run) throw new Error(`no reference for ${name}`);
   return run;
