@@ -12,8 +12,8 @@ import { renderPrune } from './renderPrune';
 
 /** The help text of the command, for the CLI's usage. */
 export const PRUNE_USAGE = `  prune MODEL.onnx --method magnitude|nm|sparsegpt [--sparsity S] [--pattern N:M] [--permute]
-           [--global] [--layers REGEX] [--samples N] [--batch N] [--seq N] [--calib FILE]
-           [-o OUT.onnx] [--overwrite] [--json]
+           [--global] [--layers REGEX] [--samples N] [--batch N] [--seq N]
+           [--calib FILE [--tokenizer FILE]] [-o OUT.onnx] [--overwrite] [--json]
                                          Prune MatMul/Gemm weights into a new model (default
                                          MODEL.pruned.onnx or MODEL.<n>of<m>.onnx, never
                                          overwriting), check that ONNX Runtime loads it, and
@@ -22,7 +22,7 @@ export const PRUNE_USAGE = `  prune MODEL.onnx --method magnitude|nm|sparsegpt [
                                          size, not a speedup
 `;
 
-const VALUED = new Set(['method', 'sparsity', 'pattern', 'layers', 'samples', 'batch', 'seq', 'calib']);
+const VALUED = new Set(['method', 'sparsity', 'pattern', 'layers', 'samples', 'batch', 'seq', 'calib', 'tokenizer']);
 const METHODS: readonly PruneMethod[] = ['magnitude', 'nm', 'sparsegpt'];
 
 function parsePattern(v: string): NMPattern {

@@ -18,7 +18,7 @@ import { renderQuantize } from './renderQuantize';
 /** The help text of the command, for the CLI's usage. */
 export const QUANTIZE_USAGE = `  quantize MODEL.onnx --method rtn|gptq|smoothquant|llmint8|plan [--bits 8|4|3] [--group N]
            [--format qdq|dynamic|static|nbits] [--asym] [--layers REGEX] [--samples N] [--batch N]
-           [--seq N] [--calib FILE] [--act-order] [--damp X] [--alpha A] [--threshold T]
+           [--seq N] [--calib FILE [--tokenizer FILE]] [--act-order] [--damp X] [--alpha A] [--threshold T]
            [--weights rtn|gptq] [--budget-bits B | --budget-error E] [--plan-only]
            [-o OUT.onnx] [--overwrite] [--json]
   quantize --recipe PLAN.qrecipe.yaml [-o OUT.onnx] [--json]
@@ -33,19 +33,21 @@ export const QUANTIZE_USAGE = `  quantize MODEL.onnx --method rtn|gptq|smoothqua
                                          recipe, which --recipe applies
 `;
 
-const VALUED = new Set(['method', 'bits', 'group', 'format', 'layers', 'samples', 'batch', 'seq', 'calib', 'damp', 'alpha', 'threshold', 'weights', 'budget-bits', 'budget-error', 'recipe']);
+const VALUED = new Set(['method', 'bits', 'group', 'format', 'layers', 'samples', 'batch', 'seq', 'calib', 'tokenizer', 'damp', 'alpha', 'threshold', 'weights', 'budget-bits', 'budget-error', 'recipe']);
 
 /**
  * The calibration options shared by `quantize` and `prune` (`--samples`, `--batch`, `--seq`,
- * `--calib`), or undefined when none was given.
+ * `--calib`, `--tokenizer`), or undefined when none was given.
  */
 export function calibrationFromArgs(opt: (name: string) => string | undefined): QuantizeCalibration | undefined {
   const samples = positiveInt(opt('samples'), 'samples');
   const batch = positiveInt(opt('batch'), 'batch');
   const sequenceLength = positiveInt(opt('seq'), 'seq');
   const file = opt('calib');
+  const tokenizer = opt('tokenizer');
+  if (tokenizer !== undefined && file === undefined) throw new UsageError('--tokenizer goes with a .txt calibration file (--calib FILE.txt)');
   if (!(samples || batch || sequenceLength || file)) return undefined;
-  return { ...(samples ? { samples } : {}), ...(batch ? { batch } : {}), ...(sequenceLength ? { sequenceLength } : {}), ...(file ? { file } : {}) };
+  return { ...(samples ? { samples } : {}), ...(batch ? { batch } : {}), ...(sequenceLength ? { sequenceLength } : {}), ...(file ? { file } : {}), ...(tokenizer ? { tokenizer } : {}) };
 }
 
 /** The `-o` option; an empty name is a usage error. */

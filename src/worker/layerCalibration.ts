@@ -3,12 +3,15 @@
  * its calibration and held-out inputs, and layer groups calibrated one after another so that
  * their Hessians fit a memory budget.
  */
+import { basename } from 'node:path';
+import { FormatError } from '../core/FormatError';
 import { calibrationFiles, declaredInputs, SyntheticInputs, type Batch } from '../core/onnx/calibrationInputs';
 import { buildCalibrationTaps, groupTapsByMemory } from '../core/onnx/calibrationTaps';
 import type { OnnxModel } from '../core/onnx/OnnxModel';
 import { findWeightTargets, type SkippedRewrite, type WeightTarget } from '../core/onnx/rewrite';
 import type { QuantizeCalibration } from '../protocol/quantizeTypes';
 import { calibrate } from './calibrate';
+import { textBatches } from './textCalibration';
 import type { JobContext } from './JobContext';
 
 /** Seed of the held-out inputs: far from calibration's default seed 0, so the two never coincide. */
@@ -26,7 +29,11 @@ export function selectTargets(model: OnnxModel, layers: readonly string[] | unde
   return { targets, skipped: found.skipped.filter((s) => wanted.has(s.layer)) };
 }
 
-/** Calibration and held-out batches: from a file when given (its last batch held out), else generated with distinct seeds. */
+/**
+ * Calibration and held-out batches: from a text file tokenized with the model's tokenizer (windows
+ * from its start, held-out ones from its end), from an array file (its last batch held out), else
+ * generated with distinct seeds.
+ */
 export async function inputBatches(model: OnnxModel, params: { readonly calibration?: QuantizeCalibration; readonly validationBatches?: number }, needCalibration: boolean): Promise<{ calib: Batch[] | undefined; heldOut: Batch[]; calibSynthetic: boolean; heldOutSynthetic: boolean }> {
   const c = params.calibration ?? {};
   const batchSize = Math.max(1, c.batch ?? 1);
@@ -38,6 +45,14 @@ export async function inputBatches(model: OnnxModel, params: { readonly calibrat
     const g = new SyntheticInputs(specs, { ...shape, seed });
     return Array.from({ length: n }, () => g.next());
   };
+  if (c.file !== undefined && /\.txt$/i.test(c.file)) {
+    if (!c.tokenizer) throw new FormatError(`${basename(c.file)} is text: calibrating on text needs the model's tokenizer.json as well (--tokenizer)`);
+    const text = { model, batchSize, ...(c.sequenceLength ? { sequenceLength: c.sequenceLength } : {}) };
+    // Calibration windows come from the start of the text, held-out ones from its end.
+    const calib = needCalibration ? (await textBatches(c.file, c.tokenizer, specs, { ...text, batches: count })).batches : undefined;
+    const heldOut = (await textBatches(c.file, c.tokenizer, specs, { ...text, batches: validationBatches, heldOut: true })).batches;
+    return { calib, heldOut, calibSynthetic: false, heldOutSynthetic: false };
+  }
   if (c.file !== undefined) {
     const files = await calibrationFiles([c.file], specs, { splitRows: true });
     const all: Batch[] = [];

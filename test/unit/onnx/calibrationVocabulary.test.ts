@@ -6,11 +6,17 @@ import { after, before, test } from 'node:test';
 import { buildDecoder, openDecoderSource } from '../../../src/core/decoder';
 import { calibrationFiles, declaredInputs, SyntheticInputs } from '../../../src/core/onnx/calibrationInputs';
 import { OnnxModel } from '../../../src/core/onnx/OnnxModel';
+import { pruneParamsFromArgs } from '../../../src/cli/pruneCommand';
+import { quantizeParamsFromArgs, runQuantize } from '../../../src/cli/quantizeCommand';
+import type { QuantizeReport } from '../../../src/protocol/quantizeTypes';
 import { inputBatches } from '../../../src/worker/layerCalibration';
+import { captureOutput } from '../support/captureOutput';
 import { fixture } from '../support/paths';
 import { runOnce } from './runModel';
 
 const TINY_LM = fixture('lm', 'tiny_lm.onnx');
+const TEXT = fixture('lm', 'calibration.txt');
+const TOKENIZER = fixture('lm', 'tokenizer.json');
 /** Rows of tiny_lm's embedding (make_lm.py's VOCAB_SIZE). */
 const TINY_LM_VOCAB = 240;
 
@@ -87,4 +93,28 @@ test('one calibration file of several sequences gives calibration and held-out b
   assert.deepEqual(Array.from(inputs.heldOut[0].input_ids.data as BigInt64Array, Number), ids.slice((rows - 1) * seq));
   // Every batch runs: no generated ids outside the vocabulary anywhere.
   for (const b of [...(inputs.calib ?? []), ...inputs.heldOut]) await runOnce(model.toBytes(), b);
+});
+
+test('quantize and prune take --tokenizer for a .txt calibration file, and calibrate and validate on the text', async () => {
+  const q = await quantizeParamsFromArgs([TINY_LM, '--method', 'gptq', '--bits', '4', '--calib', TEXT, '--tokenizer', TOKENIZER, '--seq', '16']);
+  assert.deepEqual(q.calibration, { sequenceLength: 16, file: TEXT, tokenizer: TOKENIZER });
+  const p = await pruneParamsFromArgs([TINY_LM, '--method', 'sparsegpt', '--calib', TEXT, '--tokenizer', TOKENIZER]);
+  assert.deepEqual(p.calibration, { file: TEXT, tokenizer: TOKENIZER });
+  await assert.rejects(quantizeParamsFromArgs([TINY_LM, '--method', 'rtn', '--bits', '8', '--tokenizer', TOKENIZER]), /--tokenizer goes with a \.txt calibration file/);
+
+  const model = await OnnxModel.load(TINY_LM);
+  await assert.rejects(inputBatches(model, { calibration: { file: TEXT } }, true), /calibration\.txt is text: calibrating on text needs the model's tokenizer\.json/);
+  const inputs = await inputBatches(model, { calibration: { file: TEXT, tokenizer: TOKENIZER, sequenceLength: 16, samples: 4 } }, true);
+  assert.equal(inputs.calib?.length, 4);
+  assert.equal(inputs.heldOut.length, 2);
+  assert.equal(inputs.calibSynthetic || inputs.heldOutSynthetic, false);
+  assert.deepEqual(inputs.heldOut[0].input_ids.dims, [1, 16]);
+  assert.notDeepEqual(inputs.heldOut[0].input_ids.data, inputs.calib?.[0].input_ids.data);
+
+  const out = join(dir, 'tiny_lm.q4.onnx');
+  const run = await captureOutput((output) => runQuantize([TINY_LM, '--method', 'gptq', '--bits', '4', '--group', '32', '--format', 'nbits', '--calib', TEXT, '--tokenizer', TOKENIZER, '--seq', '16', '-o', out, '--json'], true, output));
+  assert.equal(run.code, 0, run.err);
+  const report = JSON.parse(run.out) as QuantizeReport;
+  assert.equal(report.validation.synthetic, false);
+  assert.equal(report.validation.batches, 2);
 });
