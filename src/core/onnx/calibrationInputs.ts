@@ -252,7 +252,22 @@ function specFor(specs: readonly InputSpec[], name: string | undefined, index: n
 function checkComplete(batch: Batch, specs: readonly InputSpec[], where: string): Batch {
   const missing = specs.filter((s) => !batch[s.name]).map((s) => s.name);
   if (missing.length) throw new FormatError(`${where} has no values for input${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  for (const s of specs) if (s.vocabSize !== undefined) checkIds(batch[s.name], s.name, s.vocabSize, where);
   return batch;
+}
+
+/** Refuses token ids outside [0, rows): ONNX Runtime's Gather would fail on them mid-run. */
+function checkIds(t: FeedTensor, input: string, rows: number, where: string): void {
+  let bad: number | bigint | undefined;
+  for (const v of t.data) {
+    if (v < 0 || v >= rows) {
+      bad = v;
+      break;
+    }
+  }
+  if (bad !== undefined) {
+    throw new FormatError(`${where}: ${input} holds token id ${bad}, but the model's embedding has ${rows} rows (ids 0 to ${rows - 1}); the data does not belong to this model`);
+  }
 }
 
 /** Reads an ONNX TensorProto file (`input_0.pb`). */

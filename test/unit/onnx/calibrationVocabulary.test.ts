@@ -118,3 +118,11 @@ test('quantize and prune take --tokenizer for a .txt calibration file, and calib
   assert.equal(report.validation.synthetic, false);
   assert.equal(report.validation.batches, 2);
 });
+
+test('token ids in a calibration file beyond the embedding are refused by name before ONNX Runtime runs', async () => {
+  const file = join(dir, 'too_big.npy');
+  await writeFile(file, npyInt64([1, 2, 545, 3], [1, 4]));
+  const model = await OnnxModel.load(TINY_LM);
+  const files = await calibrationFiles([file], declaredInputs(model));
+  await assert.rejects(files.load(0), /too_big\.npy: input_ids holds token id 545, but the model's embedding has 240 rows \(ids 0 to 239\)/);
+});
