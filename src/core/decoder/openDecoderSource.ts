@@ -92,7 +92,8 @@ async function isGguf(path: string): Promise<boolean> {
 /**
  * Opens a Llama-family decoder for building: a Hugging Face folder (or its `config.json`,
  * `model.safetensors`, or `model.safetensors.index.json`), Meta-named weights with
- * `params.json` or `config.json` beside them, or a `.gguf` with `llama.*` metadata. The config
+ * `params.json` or `config.json` beside them, or a `.gguf` with `llama.*` (or `qwen2.*`)
+ * metadata, or a folder holding only one `.gguf`. The config
  * is validated and every tensor's shape checked against it; values are read later. Every
  * problem is a {@link FormatError} that names the file, the field or the tensor.
  */
@@ -111,6 +112,9 @@ export async function openDecoderSource(path: string): Promise<DecoderSource> {
   const metaParams = join(folder, 'params.json');
   const configPath = (await exists(hfConfig)) ? hfConfig : (await exists(metaParams)) ? metaParams : undefined;
   if (configPath === undefined) {
+    // A folder holding just a GGUF file: the file carries its own architecture.
+    const ggufs = weights === undefined ? (await readdir(folder)).filter((n) => n.toLowerCase().endsWith('.gguf')) : [];
+    if (ggufs.length === 1) return openGgufSource(join(folder, ggufs[0]), await openCheckpoint(join(folder, ggufs[0])));
     throw fail(`${basename(folder)} has no config.json (or Meta's params.json), so the model's architecture is unknown`);
   }
   const json = await readJson(configPath);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -37,6 +37,18 @@ test('the GGUF source reads llama.* metadata, llama3 scaling from rope_freqs, an
   assert.ok(Math.abs(rmsNormEps - hfEps) < 1e-10);
   assert.equal(ropeScaling?.type, 'factors');
   assert.equal(hfScaling?.type, 'llama3');
+});
+
+test('a folder with a single GGUF and no config.json opens that GGUF', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'decoder-gguf-'));
+  try {
+    await copyFile(fixture('decoder', 'qwen2_q8.gguf'), join(dir, 'model.gguf'));
+    const source = await openDecoderSource(dir);
+    assert.equal(source.format, 'gguf');
+    assert.deepEqual(source.files, [join(dir, 'model.gguf')]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('every way of naming a Hugging Face folder opens the same source', async () => {
