@@ -249,7 +249,43 @@ function specFor(specs: readonly InputSpec[], name: string | undefined, index: n
   throw new FormatError(`${basename(file)}: ${name ? `"${name}" is not an input of the model` : 'cannot tell which input it is for'} (inputs: ${specs.map((s) => s.name).join(', ')})`);
 }
 
+/** A tensor of `type` whose element i is `value(i)` (for the integer and float types a companion input takes). */
+function filledTensor(type: string, dims: readonly number[], value: (i: number) => number): FeedTensor | undefined {
+  const n = dims.reduce((a, b) => a * b, 1);
+  switch (type) {
+    case 'int64': return { type, dims, data: BigInt64Array.from({ length: n }, (_, i) => BigInt(value(i))) };
+    case 'int32': return { type, dims, data: Int32Array.from({ length: n }, (_, i) => value(i)) };
+    case 'float32': return { type, dims, data: Float32Array.from({ length: n }, (_, i) => value(i)) };
+    case 'bool': case 'uint8': return { type, dims, data: Uint8Array.from({ length: n }, (_, i) => value(i)) };
+    default: return undefined;
+  }
+}
+
+/**
+ * Fills the inputs a language model's token ids imply when a file gives only the ids: an
+ * attention mask of ones, position ids 0..L−1, token type ids of zeros, and an empty KV cache
+ * (inputs with a past-sequence dim get length 0), as for a prefill. Other missing inputs stay missing.
+ */
+function completeFromTokens(batch: Batch, specs: readonly InputSpec[]): void {
+  const ids = specs.find((s) => s.vocabSize !== undefined && batch[s.name]?.dims.length === 2);
+  if (!ids) return;
+  const [rows, length] = batch[ids.name].dims;
+  for (const s of specs) {
+    if (batch[s.name]) continue;
+    const type = ortTypeName(s.elemType);
+    let t: FeedTensor | undefined;
+    if (/mask/i.test(s.name)) t = filledTensor(type, [rows, length], () => 1);
+    else if (s.name === 'position_ids') t = filledTensor(type, [rows, length], (i) => i % length);
+    else if (s.name === 'token_type_ids') t = filledTensor(type, [rows, length], () => 0);
+    else if (s.shape?.some((d) => typeof d === 'string' && KV_CACHE_DIMS[d] === 'past')) {
+      t = filledTensor(type, resolveShape(s, { batchSize: rows, sequenceLength: length }), () => 0);
+    }
+    if (t) batch[s.name] = t;
+  }
+}
+
 function checkComplete(batch: Batch, specs: readonly InputSpec[], where: string): Batch {
+  completeFromTokens(batch, specs);
   const missing = specs.filter((s) => !batch[s.name]).map((s) => s.name);
   if (missing.length) throw new FormatError(`${where} has no values for input${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
   for (const s of specs) if (s.vocabSize !== undefined) checkIds(batch[s.name], s.name, s.vocabSize, where);
@@ -321,7 +357,8 @@ export interface CalibrationFileOptions {
 /**
  * Calibration batches from paths: each `.npz` (arrays named after inputs) is one batch; `.npy`
  * files form one batch together (named after inputs, or one file for a single-input model);
- * `.pb` TensorProto files form one batch together; a folder holding `test_data_set_*` folders
+ * `.pb` TensorProto files form one batch together; a language model's companions of its token
+ * ids (mask, positions, an empty KV cache) are filled when absent; a folder holding `test_data_set_*` folders
  * (ONNX's layout) gives one batch per set, and any other folder is expanded to its files.
  */
 export async function calibrationFiles(paths: readonly string[], specs: readonly InputSpec[], options: CalibrationFileOptions = {}): Promise<BatchSource> {

@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { runQuantize } from '../../../src/cli/quantizeCommand';
 import { buildDecoder, openDecoderSource } from '../../../src/core/decoder';
 import { findWeightTargets, NameAllocator, rewriteMatMulNBits } from '../../../src/core/onnx/rewrite';
 import { quantizeRtn } from '../../../src/core/quant';
 import { transposeWeight } from '../../../src/core/quant/transposeWeight';
+import { seededRandom } from '../../../src/core/random/seededRandom';
+import type { QuantizeReport } from '../../../src/protocol/quantizeTypes';
+import { captureOutput } from '../support/captureOutput';
+import { npyInt64 } from '../support/npyInt64';
 import { fixture } from '../support/paths';
 import { DecoderRunner, reference, relativeError } from './decoderRuns';
 
@@ -33,5 +41,35 @@ test('the existing INT4 MatMulNBits rewrite turns every projection of a built de
     assert.ok(relativeError(last.logits, full.logits.subarray(full.logits.length - vocab)) < 1e-4);
   } finally {
     await runner.release();
+  }
+});
+
+test('on a built decoder, GPTQ INT4 calibrated on a file of token ids keeps next-token distributions closer than RTN INT4', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'decoder-gptq-'));
+  try {
+    const source = await openDecoderSource(fixture('decoder', 'llama_gqa'));
+    const model = join(dir, 'llama_gqa.onnx');
+    await (await buildDecoder(source)).save(model);
+    // 17 sequences of 64 ids: each row a batch, 16 to calibrate and the last held out. The file
+    // holds only input_ids; the mask, positions and empty cache are filled from it.
+    const random = seededRandom(5);
+    const ids = Array.from({ length: 17 * 64 }, () => Math.floor(random() * source.config.vocabSize));
+    const calib = join(dir, 'input_ids.npy');
+    await writeFile(calib, npyInt64(ids, [17, 64]));
+    const kl: Record<string, number> = {};
+    for (const method of ['rtn', 'gptq']) {
+      const out = join(dir, `${method}.onnx`);
+      const run = await captureOutput((o) => runQuantize([model, '--method', method, '--bits', '4', '--group', '32', '--format', 'nbits', '--calib', calib, '--samples', '16', '-o', out, '--json'], true, o));
+      assert.equal(run.code, 0, run.err);
+      const report = JSON.parse(run.out) as QuantizeReport;
+      assert.equal(report.validation.synthetic, false);
+      if (method === 'gptq') assert.equal(report.synthetic, false);
+      const logits = report.validation.outputs.find((o) => o.name === 'logits');
+      assert.ok(logits?.kl !== undefined && logits.kl !== null);
+      kl[method] = logits.kl;
+    }
+    assert.ok(kl.gptq < 0.8 * kl.rtn, `KL of GPTQ ${kl.gptq} against RTN ${kl.rtn}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });
