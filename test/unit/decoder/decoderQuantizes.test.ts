@@ -73,3 +73,39 @@ test('on a built decoder, GPTQ INT4 calibrated on a file of token ids keeps next
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('on a decoder with outlier channels, SmoothQuant W8A8 keeps next-token distributions where plain static W8A8 loses them', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'decoder-smooth-'));
+  try {
+    const source = await openDecoderSource(fixture('decoder', 'llama'));
+    const built = await buildDecoder(source);
+    // Outlier channels as real LLMs grow them: a few RMSNorm gains far above the rest, so the
+    // projections after each norm see a handful of huge activation channels.
+    for (const init of built.graph.initializer ?? []) {
+      if (!/layernorm\.weight$/.test(init.name ?? '')) continue;
+      const g = built.getFloatTensor(init.name ?? '');
+      for (const c of [3, 17]) g[c] *= 60;
+      built.setInitializer(init.name ?? '', 1, [g.length], g);
+    }
+    const model = join(dir, 'outliers.onnx');
+    await built.save(model);
+    const random = seededRandom(9);
+    const ids = Array.from({ length: 17 * 32 }, () => Math.floor(random() * source.config.vocabSize));
+    const calib = join(dir, 'input_ids.npy');
+    await writeFile(calib, npyInt64(ids, [17, 32]));
+    const kl: Record<string, number> = {};
+    for (const method of ['rtn', 'smoothquant']) {
+      const out = join(dir, `${method}.onnx`);
+      const args = [model, '--method', method, '--bits', '8', '--format', 'static', '--calib', calib, '--samples', '16', '-o', out, '--json'];
+      const run = await captureOutput((o) => runQuantize(method === 'smoothquant' ? [...args, '--alpha', '0.75'] : args, true, o));
+      assert.equal(run.code, 0, run.err);
+      const report = JSON.parse(run.out) as QuantizeReport;
+      const logits = report.validation.outputs.find((o) => o.name === 'logits');
+      assert.ok(logits?.kl !== undefined && logits.kl !== null);
+      kl[method] = logits.kl;
+    }
+    assert.ok(kl.smoothquant < 0.25 * kl.rtn, `KL of SmoothQuant ${kl.smoothquant} against plain W8A8 ${kl.rtn}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
