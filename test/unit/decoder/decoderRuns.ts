@@ -33,7 +33,7 @@ export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): numbe
 
 const int64 = (values: readonly number[], dims: readonly number[]): RunTensor => ({ type: 'int64', dims, data: BigInt64Array.from(values, (v) => BigInt(v)) });
 
-/** A session on a built decoder, with helpers for prefill and cached decoding. */
+/** An ONNX Runtime session on a built decoder, run for prefill and for cached decoding. */
 export class DecoderRunner {
   private constructor(private readonly session: ModelSession, private readonly config: DecoderConfig) {}
 
