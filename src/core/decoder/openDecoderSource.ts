@@ -92,10 +92,10 @@ async function isGguf(path: string): Promise<boolean> {
 /**
  * Opens a Llama-family decoder for building: a Hugging Face folder (or its `config.json`,
  * `model.safetensors`, or `model.safetensors.index.json`), Meta-named weights with
- * `params.json` or `config.json` beside them, or a `.gguf` with `llama.*` (or `qwen2.*`)
- * metadata, or a folder holding only one `.gguf`. The config
- * is validated and every tensor's shape checked against it; values are read later. Every
- * problem is a {@link FormatError} that names the file, the field or the tensor.
+ * `params.json` or `config.json` beside them, a `.gguf` with `llama.*` (or `qwen2.*`) metadata,
+ * or a folder holding only one `.gguf`. The config is validated and every tensor's shape
+ * checked against it; values are read later. Every problem is a {@link FormatError} that names
+ * the file, the field or the tensor.
  */
 export async function openDecoderSource(path: string): Promise<DecoderSource> {
   let folder: string;
