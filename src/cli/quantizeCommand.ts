@@ -76,16 +76,21 @@ export function withoutCommandWord(argv: readonly string[], word: string): reado
 
 /**
  * The calibration options shared by `quantize` and `prune` (`--samples`, `--batch`, `--seq`,
- * `--calib`), or undefined when none was given.
+ * `--calib`, `--tokenizer`), or undefined when none was given.
  */
 export async function calibrationFromArgs(args: ParsedArgs): Promise<QuantizeCalibration | undefined> {
   const samples = args.number('samples');
   const batch = args.number('batch');
   const sequenceLength = args.number('seq');
   const file = args.string('calib');
+  const tokenizer = args.string('tokenizer');
   if (file !== undefined) await checkFile(file, { folders: true });
+  if (tokenizer !== undefined) {
+    if (file === undefined) throw new UsageError('--tokenizer goes with a .txt calibration file (--calib FILE.txt)');
+    await checkFile(tokenizer);
+  }
   if (samples === undefined && batch === undefined && sequenceLength === undefined && file === undefined) return undefined;
-  return dropUndefined({ samples, batch, sequenceLength, file });
+  return dropUndefined({ samples, batch, sequenceLength, file, tokenizer });
 }
 
 /** `fields` without the keys whose value is undefined, so parameters carry only what was given. */

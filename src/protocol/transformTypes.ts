@@ -12,8 +12,10 @@ export interface QuantizeCalibration {
   readonly batch?: number;
   /** Symbolic axes other than the batch (sequence length, image width); default 128. */
   readonly sequenceLength?: number;
-  /** A calibration file or folder (`.npy`, `.npz`, ONNX `.pb` sets); generated inputs when absent. */
+  /** A calibration file or folder (`.npy`, `.npz`, ONNX `.pb` sets, or `.txt` with {@link tokenizer}); generated inputs when absent. */
   readonly file?: string;
+  /** The model's `tokenizer.json`, which a `.txt` calibration file is tokenized with. */
+  readonly tokenizer?: string;
 }
 
 /** The parameters every transform takes besides its method's own. */

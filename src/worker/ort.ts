@@ -8,6 +8,13 @@ import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ValueSummary } from '../protocol/workerProtocol';
 
+/**
+ * Sessions log only fatal problems: an error in a run (an index out of range, a shape mismatch)
+ * reaches the caller as the rejected promise's message, and ONNX Runtime's own red copy of it on
+ * stderr would only garble the CLI's output and the worker log.
+ */
+const LOG_SEVERITY_FATAL = 4;
+
 /** Inputs and outputs of a model as ONNX Runtime sees them. */
 export interface SessionSignature {
   readonly inputs: readonly ValueSummary[];
@@ -34,7 +41,7 @@ function summarize(meta: readonly ort.InferenceSession.ValueMetadata[]): ValueSu
  */
 export async function readSignature(path: string): Promise<SessionSignature> {
   const t0 = performance.now();
-  const session = await ort.InferenceSession.create(path, { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 });
+  const session = await ort.InferenceSession.create(path, { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1, logSeverityLevel: LOG_SEVERITY_FATAL });
   const loadMs = performance.now() - t0;
   try {
     return { inputs: summarize(session.inputMetadata), outputs: summarize(session.outputMetadata), loadMs };
@@ -76,7 +83,7 @@ export interface ModelSession {
 
 /** Opens a session on a model file or on an encoded model in memory. */
 export async function openSession(model: string | Uint8Array, options: SessionOptions = {}): Promise<ModelSession> {
-  const opts: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: options.optimization ?? 'all' };
+  const opts: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: options.optimization ?? 'all', logSeverityLevel: LOG_SEVERITY_FATAL };
   if (options.threads) opts.intraOpNumThreads = options.threads;
   const session = typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts);
   return {
@@ -131,7 +138,7 @@ function toOrtFeeds(feeds: Readonly<Record<string, RunTensor>>): Record<string, 
 
 /** Opens a model file for benchmarking, optionally with ONNX Runtime's profiler on. */
 export async function openTimedSession(path: string, options: TimedSessionOptions = {}): Promise<TimedSession> {
-  const opts: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: options.optimization ?? 'all' };
+  const opts: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: options.optimization ?? 'all', logSeverityLevel: LOG_SEVERITY_FATAL };
   if (options.threads) opts.intraOpNumThreads = options.threads;
   if (options.profileFilePrefix) {
     opts.enableProfiling = true;
@@ -175,7 +182,7 @@ export async function openTimedSession(path: string, options: TimedSessionOption
  * session, wraps the feeds once and times `run()` in a bare loop, nothing else.
  */
 export async function minimalRunLoop(path: string, feeds: Readonly<Record<string, RunTensor>>, runs: number, options: SessionOptions = {}): Promise<number[]> {
-  const opts: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: options.optimization ?? 'all' };
+  const opts: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: options.optimization ?? 'all', logSeverityLevel: LOG_SEVERITY_FATAL };
   if (options.threads) opts.intraOpNumThreads = options.threads;
   const session = await ort.InferenceSession.create(path, opts);
   try {

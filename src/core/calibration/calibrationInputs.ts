@@ -13,6 +13,7 @@ import { seededRandom } from '../random/seededRandom';
 import { readTensor } from '../tensor/TensorReader';
 import { editType } from '../onnx/onnxEditSchema';
 import { ElementType, type TensorMessage } from '../onnx/onnxMessages';
+import { embeddingRows } from '../onnx/embeddingRows';
 import type { OnnxModel } from '../onnx/OnnxModel';
 import { inlineTensorBytes, tensorDims, tensorElements } from '../onnx/tensorData';
 
@@ -35,6 +36,8 @@ export interface InputSpec {
   readonly elemType: number;
   /** Fixed sizes as numbers, symbolic ones as their names, unknown ones as undefined. */
   readonly shape: readonly (number | string | undefined)[] | undefined;
+  /** For integer inputs that index an embedding: its row count, so generated ids stay below it. */
+  readonly vocabSize?: number;
 }
 
 /** Options that fix the sizes and values of generated inputs. */
@@ -45,7 +48,10 @@ export interface SyntheticOptions {
   readonly sequenceLength?: number;
   /** Sizes of named symbolic dimensions; they win over the two defaults above. */
   readonly dims?: Readonly<Record<string, number>>;
-  /** Integer inputs (token ids) are drawn from [0, vocabSize). Default 1000. */
+  /**
+   * Integer inputs (token ids) are drawn from [0, vocabSize). Default 1000; an input that indexes
+   * an embedding ({@link InputSpec.vocabSize}) never gets ids beyond its rows.
+   */
   readonly vocabSize?: number;
   /** Seed of the pseudo-random generator. Default 0. */
   readonly seed?: number;
@@ -65,7 +71,12 @@ export function ortTypeName(elemType: number): string {
   return t;
 }
 
-/** The graph inputs a caller must feed (initializers listed as inputs by old IR versions excluded). */
+const INTEGER_TYPES = new Set<number>([ElementType.INT64, ElementType.INT32, ElementType.INT16, ElementType.INT8, ElementType.UINT64, ElementType.UINT32, ElementType.UINT16, ElementType.UINT8]);
+
+/**
+ * The graph inputs a caller must feed (initializers listed as inputs by old IR versions excluded),
+ * with the embedding size of each integer input that indexes one.
+ */
 export function declaredInputs(model: OnnxModel): InputSpec[] {
   const inits = new Set((model.graph.initializer ?? []).map((t) => t.name));
   return (model.graph.input ?? [])
@@ -74,11 +85,26 @@ export function declaredInputs(model: OnnxModel): InputSpec[] {
       const tt = v.type?.tensorType;
       if (!tt) throw new FormatError(`input ${v.name ?? ''} is not a tensor; calibration feeds tensors only`, { format: 'onnx' });
       const shape = tt.shape?.dim?.map((d) => (d.dimValue !== undefined ? Number(d.dimValue) : d.dimParam || undefined));
-      return { name: v.name ?? '', elemType: tt.elemType ?? 0, shape };
+      const name = v.name ?? '';
+      const elemType = tt.elemType ?? 0;
+      const vocabSize = INTEGER_TYPES.has(elemType) ? embeddingRows(model, name) : undefined;
+      return vocabSize === undefined ? { name, elemType, shape } : { name, elemType, shape, vocabSize };
     });
 }
 
-/** Concrete sizes for a declared shape: named dims from options, then batch for axis 0, then the sequence length. */
+/**
+ * Symbolic dims of decoders with a KV cache (ONNX Runtime GenAI's and Optimum's names): the
+ * generated batch is a prefill, with an empty cache and a mask as long as the sequence.
+ */
+const KV_CACHE_DIMS: Readonly<Record<string, 'past' | 'total'>> = {
+  past_sequence_length: 'past', past_seq_len: 'past', past_sequence_len: 'past',
+  total_sequence_length: 'total', total_seq_len: 'total', 'past_sequence_length + 1': 'total', 'past_sequence_length + sequence_length': 'total',
+};
+
+/**
+ * Concrete sizes for a declared shape: named dims from options, then KV-cache dims (past 0,
+ * total the sequence length), then batch for axis 0, then the sequence length.
+ */
 export function resolveShape(spec: InputSpec, options: SyntheticOptions = {}): number[] {
   const batch = options.batchSize ?? 1;
   const seq = options.sequenceLength ?? 128;
@@ -86,6 +112,9 @@ export function resolveShape(spec: InputSpec, options: SyntheticOptions = {}): n
     if (typeof d === 'number' && d >= 0) return d;
     const named = typeof d === 'string' ? options.dims?.[d] : undefined;
     if (named !== undefined) return named;
+    const cache = typeof d === 'string' && Object.prototype.hasOwnProperty.call(KV_CACHE_DIMS, d) ? KV_CACHE_DIMS[d] : undefined;
+    if (cache === 'past') return 0;
+    if (cache === 'total') return seq;
     return axis === 0 ? batch : seq;
   });
 }
@@ -153,7 +182,7 @@ export class SyntheticInputs {
     const n = dims.reduce((a, b) => a * b, 1);
     const type = ortTypeName(spec.elemType);
     const mask = /mask/i.test(spec.name);
-    const vocab = Math.max(1, this.options.vocabSize ?? 1000);
+    const vocab = Math.max(1, Math.min(this.options.vocabSize ?? spec.vocabSize ?? 1000, spec.vocabSize ?? Infinity));
     const int = (): number => (mask ? 1 : Math.floor(this.random() * vocab));
     switch (type) {
       case 'float32': return { type, dims, data: Float32Array.from({ length: n }, () => (mask ? 1 : this.normal())) };
@@ -220,10 +249,61 @@ function specFor(specs: readonly InputSpec[], name: string | undefined, index: n
   throw new FormatError(`${basename(file)}: ${name ? `"${name}" is not an input of the model` : 'cannot tell which input it is for'} (inputs: ${specs.map((s) => s.name).join(', ')})`);
 }
 
+/** A tensor of `type` whose element i is `value(i)` (for the integer and float types a companion input takes). */
+function filledTensor(type: string, dims: readonly number[], value: (i: number) => number): FeedTensor | undefined {
+  const n = dims.reduce((a, b) => a * b, 1);
+  switch (type) {
+    case 'int64': return { type, dims, data: BigInt64Array.from({ length: n }, (_, i) => BigInt(value(i))) };
+    case 'int32': return { type, dims, data: Int32Array.from({ length: n }, (_, i) => value(i)) };
+    case 'float32': return { type, dims, data: Float32Array.from({ length: n }, (_, i) => value(i)) };
+    case 'bool': case 'uint8': return { type, dims, data: Uint8Array.from({ length: n }, (_, i) => value(i)) };
+    default: return undefined;
+  }
+}
+
+/**
+ * Fills the inputs a language model's token ids imply when a file gives only the ids: an
+ * attention mask of ones, position ids 0..L−1, token type ids of zeros, and an empty KV cache
+ * (inputs with a past-sequence dim get length 0), as for a prefill. Other missing inputs stay missing.
+ */
+function completeFromTokens(batch: Batch, specs: readonly InputSpec[]): void {
+  const ids = specs.find((s) => s.vocabSize !== undefined && batch[s.name]?.dims.length === 2);
+  if (!ids) return;
+  const [rows, length] = batch[ids.name].dims;
+  for (const s of specs) {
+    if (batch[s.name]) continue;
+    const type = ortTypeName(s.elemType);
+    let t: FeedTensor | undefined;
+    if (/mask/i.test(s.name)) t = filledTensor(type, [rows, length], () => 1);
+    else if (s.name === 'position_ids') t = filledTensor(type, [rows, length], (i) => i % length);
+    else if (s.name === 'token_type_ids') t = filledTensor(type, [rows, length], () => 0);
+    else if (s.shape?.some((d) => typeof d === 'string' && KV_CACHE_DIMS[d] === 'past')) {
+      t = filledTensor(type, resolveShape(s, { batchSize: rows, sequenceLength: length }), () => 0);
+    }
+    if (t) batch[s.name] = t;
+  }
+}
+
 function checkComplete(batch: Batch, specs: readonly InputSpec[], where: string): Batch {
+  completeFromTokens(batch, specs);
   const missing = specs.filter((s) => !batch[s.name]).map((s) => s.name);
   if (missing.length) throw new FormatError(`${where} has no values for input${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  for (const s of specs) if (s.vocabSize !== undefined) checkIds(batch[s.name], s.name, s.vocabSize, where);
   return batch;
+}
+
+/** Refuses token ids outside [0, rows): ONNX Runtime's Gather would fail on them mid-run. */
+function checkIds(t: FeedTensor, input: string, rows: number, where: string): void {
+  let bad: number | bigint | undefined;
+  for (const v of t.data) {
+    if (v < 0 || v >= rows) {
+      bad = v;
+      break;
+    }
+  }
+  if (bad !== undefined) {
+    throw new FormatError(`${where}: ${input} holds token id ${bad}, but the model's embedding has ${rows} rows (ids 0 to ${rows - 1}); the data does not belong to this model`);
+  }
 }
 
 /** Reads an ONNX TensorProto file (`input_0.pb`). */
@@ -264,13 +344,24 @@ export interface BatchSource {
   load(index: number): Promise<Batch>;
 }
 
+/** Options for {@link calibrationFiles}. */
+export interface CalibrationFileOptions {
+  /**
+   * When the files make a single `.npy`/`.npz` batch, give each of its rows (axis 0) as a batch
+   * of its own, so that one file of several sequences yields calibration and held-out batches.
+   * Not done when an input declares a fixed batch size other than 1.
+   */
+  readonly splitRows?: boolean;
+}
+
 /**
  * Calibration batches from paths: each `.npz` (arrays named after inputs) is one batch; `.npy`
  * files form one batch together (named after inputs, or one file for a single-input model);
- * `.pb` TensorProto files form one batch together; a folder holding `test_data_set_*` folders
+ * `.pb` TensorProto files form one batch together; a language model's companions of its token
+ * ids (mask, positions, an empty KV cache) are filled when absent; a folder holding `test_data_set_*` folders
  * (ONNX's layout) gives one batch per set, and any other folder is expanded to its files.
  */
-export async function calibrationFiles(paths: readonly string[], specs: readonly InputSpec[]): Promise<BatchSource> {
+export async function calibrationFiles(paths: readonly string[], specs: readonly InputSpec[], options: CalibrationFileOptions = {}): Promise<BatchSource> {
   const groups: { kind: 'npz' | 'npy' | 'pb'; files: string[] }[] = [];
   const loose: { npy: string[]; pb: string[] } = { npy: [], pb: [] };
   const visit = async (p: string, depth: number): Promise<void> => {
@@ -306,20 +397,52 @@ export async function calibrationFiles(paths: readonly string[], specs: readonly
   if (loose.npy.length) groups.push({ kind: 'npy', files: loose.npy });
   if (loose.pb.length) groups.push({ kind: 'pb', files: loose.pb });
   if (!groups.length) throw new FormatError(`no calibration files found in ${paths.join(', ')}`);
-  return {
-    count: groups.length,
-    async load(index: number): Promise<Batch> {
-      const g = groups[index];
-      const batch: Batch = {};
-      if (g.kind === 'pb') {
-        for (let i = 0; i < g.files.length; i++) {
-          const [name, t] = await readPb(g.files[i], specs, i);
-          batch[name] = t;
-        }
-      } else {
-        for (const f of g.files) Object.assign(batch, await readArrays(f, specs));
+  const loadGroup = async (index: number): Promise<Batch> => {
+    const g = groups[index];
+    const batch: Batch = {};
+    if (g.kind === 'pb') {
+      for (let i = 0; i < g.files.length; i++) {
+        const [name, t] = await readPb(g.files[i], specs, i);
+        batch[name] = t;
       }
-      return checkComplete(batch, specs, g.files.length === 1 ? basename(g.files[0]) : `calibration batch ${index + 1}`);
-    },
+    } else {
+      for (const f of g.files) Object.assign(batch, await readArrays(f, specs));
+    }
+    return checkComplete(batch, specs, g.files.length === 1 ? basename(g.files[0]) : `calibration batch ${index + 1}`);
   };
+  if (options.splitRows && groups.length === 1 && groups[0].kind !== 'pb') {
+    // One array file of several sequences: each sequence is a batch, so that some can be held out.
+    const whole = await loadGroup(0);
+    const rows = splittableRows(whole, specs);
+    if (rows > 1) return { count: rows, load: (index) => Promise.resolve(rowOf(whole, index, rows)) };
+    return { count: 1, load: () => Promise.resolve(whole) };
+  }
+  return { count: groups.length, load: loadGroup };
+}
+
+/**
+ * The number of batches a single batch splits into along axis 0: its common leading size when
+ * every input has it and no input declares a fixed batch size other than 1; otherwise 1.
+ */
+function splittableRows(batch: Batch, specs: readonly InputSpec[]): number {
+  let rows: number | undefined;
+  for (const spec of specs) {
+    const t = batch[spec.name];
+    const n = t.dims[0];
+    if (t.dims.length === 0 || n < 2 || (rows !== undefined && n !== rows)) return 1;
+    const declared = spec.shape?.[0];
+    if (typeof declared === 'number' && declared !== 1) return 1;
+    rows = n;
+  }
+  return rows ?? 1;
+}
+
+/** Row `index` of every tensor of a batch of `rows` rows, as a batch of one. */
+function rowOf(batch: Batch, index: number, rows: number): Batch {
+  const out: Batch = {};
+  for (const [name, t] of Object.entries(batch)) {
+    const per = t.data.length / rows;
+    out[name] = { type: t.type, dims: [1, ...t.dims.slice(1)], data: t.data.subarray(index * per, (index + 1) * per) };
+  }
+  return out;
 }

@@ -13,7 +13,7 @@ export interface TransformInputs {
   readonly heldOutSynthetic: boolean;
 }
 
-/** Calibration and held-out batches: from a file when given (its last batch held out), else generated with distinct seeds. */
+/** Calibration and held-out batches: from a file when given (one array file of several sequences is split into batches; the last batch is held out), else generated with distinct seeds. */
 export async function inputBatches(model: OnnxModel, params: { readonly calibration?: QuantizeCalibration; readonly validationBatches?: number }, needCalibration: boolean): Promise<TransformInputs> {
   const c = params.calibration ?? {};
   const batchSize = Math.max(1, c.batch ?? 1);
@@ -26,7 +26,7 @@ export async function inputBatches(model: OnnxModel, params: { readonly calibrat
     return Array.from({ length: n }, () => g.next());
   };
   if (c.file !== undefined) {
-    const files = await calibrationFiles([c.file], specs);
+    const files = await calibrationFiles([c.file], specs, { splitRows: true });
     const all: Batch[] = [];
     for (let b = 0; b < files.count; b++) all.push(await files.load(b));
     if (all.length >= 2) return { calib: all.slice(0, -1).slice(0, count), heldOut: all.slice(-1), calibSynthetic: false, heldOutSynthetic: false };

@@ -1,5 +1,5 @@
 /** The `planQuantization` job: calibrate, measure every layer under every candidate precision, and plan, writing nothing. */
-import { inputBatches } from '../../core/calibration/inputBatches';
+import { transformInputs } from './transformInputs';
 import { DEFAULT_HESSIAN_BUDGET } from '../../core/calibration/layerGroups';
 import { OnnxModel } from '../../core/onnx/OnnxModel';
 import { planLayers } from '../../core/transform/quantize/planLayers';
@@ -17,7 +17,7 @@ export async function planQuantization(params: PlanParams, ctx: JobContext): Pro
   if (!targets.length) throw new RangeError('no MatMul or Gemm with a constant 2-D float weight to plan for');
   try {
     const r = await planLayers(source, targets, params.budget, async (layers, visit, passCtx) => {
-      const inputs = await inputBatches(source, params, true);
+      const inputs = await transformInputs(source, params, true);
       const cal = await streamCalibration(source, layers, inputs.calib, params.hessianBudgetBytes ?? DEFAULT_HESSIAN_BUDGET, passCtx, visit);
       return { batches: cal.batches, synthetic: inputs.calibSynthetic };
     }, ctx);

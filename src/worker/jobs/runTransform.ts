@@ -4,7 +4,7 @@
  * layer (between layers the job can be cancelled), write the new model, check that ONNX Runtime
  * loads it, validate it against the source on held-out inputs, and report.
  */
-import { inputBatches } from '../../core/calibration/inputBatches';
+import { transformInputs } from './transformInputs';
 import { DEFAULT_HESSIAN_BUDGET } from '../../core/calibration/layerGroups';
 import { isCancelledError } from '../../core/linalg/CancelledError';
 import { OnnxModel } from '../../core/onnx/OnnxModel';
@@ -61,7 +61,7 @@ async function run<P extends TransformSource & { readonly method: string }, L ex
   const budget = params.hessianBudgetBytes ?? DEFAULT_HESSIAN_BUDGET;
   // A calibration pass of the method's own (a plan measuring every layer) on calibration inputs.
   const calibrate: CalibrationPass = async (targets, visit, passCtx) => {
-    const inputs = await inputBatches(source, params, true);
+    const inputs = await transformInputs(source, params, true);
     const r = await streamCalibration(source, targets, inputs.calib, budget, passCtx, visit);
     return { batches: r.batches, synthetic: inputs.calibSynthetic };
   };
@@ -71,7 +71,7 @@ async function run<P extends TransformSource & { readonly method: string }, L ex
 
   const needs = method.needs(params);
   const needCalibration = needs.hessian || needs.activations || params.calibration !== undefined;
-  const inputs = await inputBatches(source, params, needCalibration);
+  const inputs = await transformInputs(source, params, needCalibration);
   const start = kernel.progressStart ?? 0;
   // Calibration progress spans what is left after the method's own pass.
   const calibrationCtx: JobContext = { ...ctx, progress: (m, f) => ctx.progress(m, f === undefined ? undefined : start + (1 - start / 0.7) * f) };
