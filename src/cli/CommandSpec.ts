@@ -3,25 +3,10 @@
  * default. One parser validates a command line against it and one renderer prints its help, so
  * the help, the checks and the error messages cannot drift apart.
  */
+import type { OptionFields } from '../core/transform/ParamSpec';
 
-/** One `--name` option. */
-export interface OptionSpec {
-  /** The long name without dashes (`bits` for `--bits`). */
-  readonly name: string;
-  /** `flag` takes no value; the others take one, checked as an integer, a number or one of `values`. */
-  readonly kind: 'flag' | 'string' | 'int' | 'number' | 'enum';
-  /** The accepted values of an `enum` option. */
-  readonly values?: readonly string[];
-  /** The value used when the option is absent, shown in the help (absent: the command decides, see `help`). */
-  readonly default?: string | number | boolean;
-  /** Smallest accepted value of an `int` or `number` option. */
-  readonly min?: number;
-  /** Largest accepted value of an `int` or `number` option. */
-  readonly max?: number;
-  /** The value's name in the help (`N`, `FILE`); derived from the kind when absent. */
-  readonly placeholder?: string;
-  /** One sentence for the help. */
-  readonly help: string;
+/** One `--name` option: the fields every option declares (shared with method parameters), and two of the CLI's own. */
+export interface OptionSpec extends OptionFields {
   /** The option may be given more than once; every value is kept in order. */
   readonly repeatable?: boolean;
   /** A one-letter alias (`o` for `-o`). */

@@ -13,7 +13,7 @@ import { seededRandom } from '../random/seededRandom';
 import { readTensor } from '../tensor/TensorReader';
 import { editType } from '../onnx/onnxEditSchema';
 import { ElementType, type TensorMessage } from '../onnx/onnxMessages';
-import { embeddingRows } from '../onnx/embeddingRows';
+import { embeddingRows } from '../onnx/embeddingTable';
 import type { OnnxModel } from '../onnx/OnnxModel';
 import { inlineTensorBytes, tensorDims, tensorElements } from '../onnx/tensorData';
 

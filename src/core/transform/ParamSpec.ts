@@ -1,21 +1,29 @@
+/** What a command-line option declares: the fields the CLI's option spec and a method parameter share. */
+export interface OptionFields {
+  /** The long name without dashes (`bits` for `--bits`, `budget-bits`, `act-order`). */
+  readonly name: string;
+  /** `flag` takes no value; the others take one, checked as an integer, a number or one of `values`. */
+  readonly kind: 'flag' | 'string' | 'int' | 'number' | 'enum';
+  /** The accepted values of an `enum`, as written on the command line. */
+  readonly values?: readonly string[];
+  /** The value used when the option is absent; for a method parameter, the only place defaults are written. */
+  readonly default?: string | number | boolean;
+  /** Smallest accepted value of an `int` or `number`. */
+  readonly min?: number;
+  /** Largest accepted value of an `int` or `number`. */
+  readonly max?: number;
+  /** What stands for the value in the help (`N`, `FILE`, `N:M`); derived from the kind when absent. */
+  readonly placeholder?: string;
+  /** One sentence for the help. */
+  readonly help: string;
+}
+
 /**
  * The description of one method parameter: enough for the CLI to parse and document it, for a
  * QuickPick to offer it, and for {@link validateParams} to check it wherever parameters enter
- * (command line, QuickPick, recipe, JSON-RPC). The first eight fields are the CLI's option spec.
+ * (command line, QuickPick, recipe, JSON-RPC). Its {@link OptionFields} are what the CLI's option spec declares too.
  */
-export interface ParamSpec {
-  /** The option's name on the command line, without dashes: `bits`, `budget-bits`, `act-order`. */
-  readonly name: string;
-  readonly kind: 'flag' | 'string' | 'int' | 'number' | 'enum';
-  /** The allowed values, as written on the command line. */
-  readonly values?: readonly string[];
-  /** The value a run takes when the parameter is absent; the only place defaults are written. */
-  readonly default?: string | number | boolean;
-  readonly min?: number;
-  readonly max?: number;
-  /** What stands for the value in the help: `N`, `A`, `N:M`. */
-  readonly placeholder?: string;
-  readonly help: string;
+export interface ParamSpec extends OptionFields {
   /** The field of the job's parameters that the option sets. */
   readonly field: string;
   /** Enum values that are numbers (`--bits 8` sets 8, not "8"). */

@@ -38,7 +38,8 @@ export async function askMethodParams(method: AnyTransformMethod, title: string)
     if (!choice) return undefined;
     if (choice.pick) {
       const { value } = choice.pick;
-      if (value !== undefined) picked[spec.field] = spec.codec ? spec.codec.parse(String(value)) : value;
+      // A pick holds what the command line would write (`6` bits per weight); the field may hold a wrapped form of it.
+      if (value !== undefined) picked[spec.field] = spec.codec ? spec.codec.parse(String(value)) : spec.wrap && typeof value === 'number' ? spec.wrap.to(value) : value;
       Object.assign(picked, choice.pick.with);
     } else if (choice.other) {
       const other = choice.other;

@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { FormatError } from '../../core/FormatError';
 import { ortTypeName, type Batch, type FeedTensor, type InputSpec } from '../../core/calibration/calibrationInputs';
+import { embeddingTable } from '../../core/onnx/embeddingTable';
 import { ElementType } from '../../core/onnx/onnxMessages';
 import type { OnnxModel } from '../../core/onnx/OnnxModel';
 import { formatBytes } from '../../core/tensor/formatBytes';
@@ -47,13 +48,6 @@ export interface TextBatches {
   readonly vocabSize: number;
 }
 
-/** An embedding table that the token ids index. */
-export interface EmbeddingTable {
-  /** The initializer or Constant holding the table. */
-  readonly tensor: string;
-  /** The number of rows, the largest id + 1 that the model accepts. */
-  readonly rows: number;
-}
 
 const MASK = 'attention_mask';
 const TOKEN_TYPES = 'token_type_ids';
@@ -62,40 +56,6 @@ const COMPANIONS = new Set([MASK, TOKEN_TYPES, POSITIONS]);
 /** ONNX Runtime types {@link filled} can build. */
 const FILLABLE = new Set(['int64', 'int32', 'float32', 'float64', 'bool', 'uint8', 'int8']);
 
-/** Ops that pass the id values through unchanged, between the graph input and its Gather. */
-const VALUE_PRESERVING = new Set(['Cast', 'Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze']);
-
-/**
- * The embedding table that the token ids of `input` index: the Gather (directly, or after casts
- * and reshapes) whose data is a constant. With several, the smallest, since every id must fit all.
- */
-export function embeddingTable(model: OnnxModel, input: string): EmbeddingTable | undefined {
-  const reached = new Set([input]);
-  const queue = [input];
-  let best: EmbeddingTable | undefined;
-  while (queue.length) {
-    const value = queue.shift() ?? '';
-    for (const node of model.consumersOf(value)) {
-      if ((node.domain ?? '') !== '') continue;
-      const op = node.opType ?? '';
-      if (op === 'Gather' && node.input?.[1] === value) {
-        const info = model.tensorInfo(node.input[0] ?? '');
-        const axisAttr = node.attribute?.find((a) => a.name === 'axis');
-        const rank = info?.dims.length ?? 0;
-        const axis = axisAttr?.i === undefined ? 0 : Number(axisAttr.i);
-        const rows = info?.dims[axis < 0 ? axis + rank : axis];
-        if (rows !== undefined && (best === undefined || rows < best.rows)) best = { tensor: node.input[0] ?? '', rows };
-      } else if (VALUE_PRESERVING.has(op) && node.input?.[0] === value) {
-        const out = node.output?.[0];
-        if (out && !reached.has(out)) {
-          reached.add(out);
-          queue.push(out);
-        }
-      }
-    }
-  }
-  return best;
-}
 
 /** The declared size of an axis, or undefined when it is symbolic or unknown. */
 function fixedAxis(spec: InputSpec, axis: number): number | undefined {

@@ -19,7 +19,8 @@ const BITS: ParamSpec = { name: 'bits', field: 'bits', kind: 'enum', values: ['8
 const GROUP: ParamSpec = {
   name: 'group', field: 'group', kind: 'int', min: 1, default: 128, placeholder: 'N',
   help: 'Weights per scale along the input axis; without it one scale per output channel, except MatMulNBits, which takes blocks of the default',
-  pickTitle: 'block size along the input axis', pickWhen: (p) => p.bits === 4,
+  // Asked after the output format, whose pick sets the bits that decide whether a block size applies.
+  pickTitle: 'block size along the input axis', pickWhen: (p) => p.bits === 4, pickOrder: 2.5,
   picks: [128, 64, 32].map((n) => ({ value: n, label: `Block ${n}`, description: n === 128 ? 'the usual choice' : 'finer scales, larger file' })),
 };
 const ASYM: ParamSpec = { name: 'asym', field: 'symmetric', kind: 'flag', sets: false, default: true, help: 'Asymmetric weights (a zero point per group or channel)' };

@@ -13,7 +13,7 @@ import { transformInputs as inputBatches } from '../../../../src/worker/jobs/tra
 import { captureOutput } from '../../support/captureOutput';
 import { npyInt64 } from '../../support/npyInt64';
 import { fixture } from '../../support/paths';
-import { runOnce } from './runModel';
+import { runOnce } from '../../support/runModel';
 
 const TINY_LM = fixture('lm', 'tiny_lm.onnx');
 const TEXT = fixture('lm', 'calibration.txt');

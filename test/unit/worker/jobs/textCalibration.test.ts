@@ -10,7 +10,8 @@ import { OnnxModel } from '../../../../src/core/onnx/OnnxModel';
 import { calibrate } from '../../../../src/worker/jobs/calibrate';
 import { CancelledError, QUIET_JOB } from '../../../../src/worker/jobs/JobContext';
 import { loadTokenizer } from '../../../../src/worker/jobs/loadTokenizer';
-import { embeddingTable, textBatches } from '../../../../src/worker/jobs/textCalibration';
+import { embeddingTable } from '../../../../src/core/onnx/embeddingTable';
+import { textBatches } from '../../../../src/worker/jobs/textCalibration';
 import { fixture } from '../../support/paths';
 
 const dir = mkdtempSync(join(tmpdir(), 'quantscope-text-calibration-'));
