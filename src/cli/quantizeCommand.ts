@@ -9,6 +9,8 @@ import { findWeightTargets } from '../core/onnx/rewrite/weightTargets';
 import { parsePlanRecipe, printPlanRecipe, RecipeError } from '../core/transform/quantize/planRecipe';
 import { planQuantization } from '../worker/jobs/planQuantization';
 import { quantizeModel } from '../worker/jobs/quantize';
+import { QUIET_JOB } from '../worker/jobs/JobContext';
+import { resolveModelInput } from '../worker/jobs/modelInput';
 import { METHODS } from '../core/transform/methods';
 import { defaultOf } from '../core/transform/quantize/quantizeMethods';
 import { methodsOf } from '../core/transform/validateParams';
@@ -106,7 +108,7 @@ export async function layersMatching(path: string, pattern: string): Promise<str
   } catch (e) {
     throw new UsageError(`--layers is not a valid regular expression: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const { targets } = findWeightTargets(await OnnxModel.load(path));
+  const { targets } = findWeightTargets(await OnnxModel.load((await resolveModelInput(path, QUIET_JOB)).onnx));
   const layers = targets.filter((t) => re.test(t.layer) || re.test(t.weight)).map((t) => t.layer);
   if (!layers.length) throw new UsageError(`--layers ${pattern} matches none of the ${targets.length} MatMul/Gemm weights`);
   return layers;

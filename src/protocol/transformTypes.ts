@@ -2,6 +2,7 @@
  * What every model transform (quantize, prune) shares on the wire: where the model and its
  * calibration data come from, the held-out validation, and the report fields common to both.
  */
+import type { DecoderGraphInfo } from './exportTypes';
 import type { SkippedRewrite } from './rewriteTypes';
 
 /** Where calibration (and held-out validation) inputs come from. */
@@ -20,7 +21,7 @@ export interface QuantizeCalibration {
 
 /** The parameters every transform takes besides its method's own. */
 export interface TransformSource {
-  /** The source `.onnx` model; it is never modified. */
+  /** The source `.onnx` model, or a language-model checkpoint (built into a graph first); it is never modified. */
   readonly path: string;
   /** The output path; default the next free `model.<suffix>.onnx` beside the source. */
   readonly output?: string;
@@ -98,4 +99,6 @@ export interface TransformReportBase<L> {
   readonly runtimeVersion: string;
   /** Things that make the figures less trustworthy (synthetic data, a singular H). */
   readonly warnings: readonly string[];
+  /** For a language-model checkpoint: the graph built from it that the transform ran on. */
+  readonly decoderGraph?: DecoderGraphInfo;
 }

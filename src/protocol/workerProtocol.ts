@@ -6,6 +6,7 @@ import type { ModelSummary } from './modelTypes';
 import type { LayerSensitivity } from './sensitivityTypes';
 import type { TensorStats } from './statsTypes';
 import type { BenchParams, BenchReport } from './benchTypes';
+import type { ExportParams, ExportReport } from './exportTypes';
 import type { PruneParams, PruneReport } from './pruneTypes';
 import type { PlanParams, PlanResult, QuantizeParams, QuantizeReport } from './quantizeTypes';
 
@@ -161,6 +162,8 @@ export interface WorkerRequests {
   readonly planQuantization: { readonly params: PlanParams; readonly result: PlanResult };
   readonly prune: { readonly params: PruneParams; readonly result: PruneReport };
   readonly benchmark: { readonly params: BenchParams; readonly result: BenchReport };
+  /** Builds a language-model checkpoint into an ONNX decoder and saves it beside the checkpoint. */
+  readonly exportDecoder: { readonly params: ExportParams; readonly result: ExportReport };
 }
 
 /** A JSON-RPC method of the worker. */

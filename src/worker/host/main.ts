@@ -9,6 +9,7 @@ import { CancelledError, type JobContext } from '../jobs/JobContext';
 import { profileModel } from '../jobs/profileModel';
 import { quantizableLayers } from '../jobs/quantizableLayers';
 import { benchmarkModels } from '../jobs/benchmark';
+import { exportDecoder } from '../jobs/exportDecoder';
 import { pruneModel } from '../jobs/prune';
 import { planQuantization } from '../jobs/planQuantization';
 import { quantizeModel } from '../jobs/quantize';
@@ -59,11 +60,12 @@ handle('inspect', (params, ctx) => service.inspect(params, ctx));
 handle('modelText', (params) => service.modelText(params));
 handle('profileWeights', (params, ctx) => profileWeights(params, ctx));
 handle('calibrate', (params, ctx) => profileModel(params, ctx));
-handle('quantizableLayers', (params) => quantizableLayers(params.path));
+handle('quantizableLayers', (params, ctx) => quantizableLayers(params.path, ctx));
 handle('quantize', (params, ctx) => quantizeModel(params, ctx));
 handle('planQuantization', (params, ctx) => planQuantization(params, ctx));
 handle('prune', (params, ctx) => pruneModel(params, ctx));
 handle('benchmark', (params, ctx) => benchmarkModels(params, ctx));
+handle('exportDecoder', (params, ctx) => exportDecoder(params, ctx));
 
 // The worker lives only as long as its parent: without the IPC channel nobody can use it.
 process.on('disconnect', () => process.exit(0));

@@ -17,6 +17,7 @@ import { readCpuFeatures } from './cpuFeatures';
 import { throwIfCancelled, type JobContext } from './JobContext';
 import { openTimedSession, runtimeVersion, type BoundRun, type TimedSession } from '../ort';
 import { OutputMetricsAccumulator } from './outputMetrics';
+import { resolveModelInput } from './modelInput';
 
 /** Profiled runs per model; the profiler slows runs down, so a few are enough for shares. */
 const PROFILE_RUNS = 5;
@@ -190,8 +191,12 @@ async function profileModel(path: string, feeds: Batch, params: BenchParams, dir
  * because the profiler's own cost must not leak into the latencies. Checks cancellation between
  * runs; throws {@link CancelledError} when cancelled.
  */
-export async function benchmarkModels(params: BenchParams, ctx: JobContext): Promise<BenchReport> {
-  if (!params.models.length) throw new RangeError('benchmark needs at least one model');
+export async function benchmarkModels(given: BenchParams, ctx: JobContext): Promise<BenchReport> {
+  if (!given.models.length) throw new RangeError('benchmark needs at least one model');
+  // A language-model checkpoint is timed as its built (cached) graph.
+  const graphs: string[] = [];
+  for (const m of given.models) graphs.push((await resolveModelInput(m, ctx)).onnx);
+  const params: BenchParams = { ...given, models: graphs };
   const warmup = Math.max(0, params.warmup ?? 3);
   const runs = Math.max(1, params.runs ?? 20);
   const profile = params.profile ?? true;

@@ -8,11 +8,12 @@ import type { PlanParams, PlanResult } from '../../protocol/quantizeTypes';
 import { CancelledError, type JobContext } from './JobContext';
 import { isCancelledError } from '../../core/linalg/CancelledError';
 import { streamCalibration } from './layerCalibration';
+import { resolveModelInput } from './modelInput';
 
 /** Plans for `params.path` under `params.budget`: the plan and its table. */
 export async function planQuantization(params: PlanParams, ctx: JobContext): Promise<PlanResult> {
   const t0 = performance.now();
-  const source = await OnnxModel.load(params.path);
+  const source = await OnnxModel.load((await resolveModelInput(params.path, ctx)).onnx);
   const { targets, skipped } = selectTargets(source, params.layers);
   if (!targets.length) throw new RangeError('no MatMul or Gemm with a constant 2-D float weight to plan for');
   try {

@@ -12,6 +12,7 @@ import { calibrate, summarizeCalibration, type LayerActivationStats, type LayerC
 import { CancelledError, type JobContext, throwIfCancelled } from './JobContext';
 import { profileWeights } from './profileWeights';
 import { textBatches } from './textCalibration';
+import { resolveModelInput } from './modelInput';
 
 function sub(ctx: JobContext, from: number, to: number): JobContext {
   return { isCancelled: ctx.isCancelled, progress: (m, f) => ctx.progress(m, f === undefined ? undefined : from + (to - from) * f) };
@@ -45,8 +46,9 @@ function int4g128(s: LayerSensitivity | undefined): number {
  * tr(ΔW H ΔWᵀ) / tr(W H Wᵀ) for the candidate precisions, ranked.
  */
 export async function profileModel(params: ModelProfileParams, ctx: JobContext): Promise<ModelProfile> {
-  const weights = await profileWeights({ path: params.path }, sub(ctx, 0, 0.2));
-  const model = await OnnxModel.load(params.path);
+  const input = await resolveModelInput(params.path, sub(ctx, 0, 0.1));
+  const weights = await profileWeights({ path: input.onnx }, sub(ctx, 0.1, 0.2));
+  const model = await OnnxModel.load(input.onnx);
   const text = params.calibrationFiles?.find((f) => f.toLowerCase().endsWith('.txt'));
   const files = params.calibrationFiles?.filter((f) => f !== text) ?? [];
   let feeds;

@@ -18,6 +18,7 @@ import { CancelledError, throwIfCancelled, type JobContext } from './JobContext'
 import { finishTransform, inputWarnings, transformOutput } from './finishTransform';
 import { streamCalibration } from './layerCalibration';
 import { runtimeVersion } from '../ort';
+import { resolveModelInput } from './modelInput';
 
 /** How each job names what it does, in progress, errors and the model's metadata. */
 const JOB_WORDS: Readonly<Record<TransformJob, { readonly verb: string; readonly participle: string; readonly progressing: string }>> = {
@@ -52,8 +53,10 @@ async function run<P extends TransformSource & { readonly method: string }, L ex
   const t0 = performance.now();
   const params = validateParams(method, given);
   const words = JOB_WORDS[method.job];
-  const output = transformOutput(params, method.suffix(params));
-  const source = await OnnxModel.load(params.path);
+  // A checkpoint runs as its built graph; its outputs are still named after the checkpoint's folder.
+  const input = await resolveModelInput(params.path, ctx);
+  const output = transformOutput({ ...params, path: input.outputBase }, method.suffix(params));
+  const source = await OnnxModel.load(input.onnx);
   // Targets are nodes of the copy that is rewritten; calibration reads the untouched source.
   const model = source.clone();
   const selected = selectTargets(model, params.layers);
@@ -117,7 +120,7 @@ async function run<P extends TransformSource & { readonly method: string }, L ex
   model.setMetadata(`quantscope.${method.job}`, JSON.stringify(kernel.metadata(layers)));
   const kernelSeconds = (performance.now() - tk) / 1000 - cal.seconds;
 
-  const finished = await finishTransform(model, { source: params.path, output, overwrite: params.overwrite, heldOut: inputs.heldOut, heldOutSynthetic: inputs.heldOutSynthetic, edited: words.participle }, ctx);
+  const finished = await finishTransform(model, { source: input.onnx, output, overwrite: params.overwrite, heldOut: inputs.heldOut, heldOutSynthetic: inputs.heldOutSynthetic, edited: words.participle }, ctx);
   const report = kernel.report({
     base: {
       source: params.path, output,
@@ -127,6 +130,7 @@ async function run<P extends TransformSource & { readonly method: string }, L ex
       validation: finished.validation,
       runtimeVersion: runtimeVersion(),
       warnings: inputWarnings(cal.batches, inputs),
+      ...(input.decoder ? { decoderGraph: input.decoder } : {}),
     },
     sizes: { sourceBytes: finished.sourceBytes, outputBytes: finished.outputBytes },
     seconds: { calibration: cal.seconds, kernel: kernelSeconds, write: finished.writeSeconds, validation: finished.validationSeconds, total: (performance.now() - t0) / 1000 },
