@@ -4,7 +4,7 @@
  */
 import type { BenchParams, OptimizationLevel } from '../protocol/benchTypes';
 import { benchmarkModels } from '../worker/jobs/benchmark';
-import { checkFile, checkInput } from './checkInput';
+import { checkFile, checkGraphInput } from './checkInput';
 import type { CliCommand } from './CliCommand';
 import { JSON_OPTION, type CommandSpec } from './CommandSpec';
 import { parseArgs, UsageError, type ParsedArgs } from './parseArgs';
@@ -21,7 +21,7 @@ export const BENCH_SPEC: CommandSpec = {
   summary: 'Time ONNX models interleaved on the same inputs, compare them with the first and explain why',
   usage: ['bench A.onnx [B.onnx …] [options]'],
   description: 'Time ONNX models interleaved on the same inputs, compare each with the first (ratio of medians and output agreement), profile their operators and explain the result.',
-  arguments: [{ name: 'MODEL.onnx', help: 'One or more ONNX models; the first is the baseline (bench reads ONNX models only)', count: 'one-or-more' }],
+  arguments: [{ name: 'MODEL.onnx', help: 'One or more ONNX models or language-model checkpoints (timed as their built graph); the first is the baseline', count: 'one-or-more' }],
   options: [
     { name: 'threads', kind: 'int', min: 0, default: 0, help: 'Intra-op threads of ONNX Runtime (0: its default)' },
     { name: 'runs', kind: 'int', min: 1, default: 20, help: 'Timed runs per model' },
@@ -75,7 +75,7 @@ export const BENCH_COMMAND: CliCommand = {
   spec: BENCH_SPEC,
   run: async (args, output) => {
     const params = benchParams(args);
-    for (const m of params.models) await checkInput(m, 'bench', ['onnx']);
+    for (const m of params.models) await checkGraphInput(m, 'bench');
     if (params.inputsFile) await checkFile(params.inputsFile);
     return runCliJob('bench', (ctx) => benchmarkModels(params, ctx), renderBench, args.json, 'interrupted', output);
   },

@@ -6,7 +6,7 @@ import type { FormatName } from '../core/formats/Checkpoint';
 import type { WeightProfile } from '../protocol/workerProtocol';
 import { profileModel } from '../worker/jobs/profileModel';
 import { profileWeights } from '../worker/jobs/profileWeights';
-import { ALL_FORMATS, checkFile, checkInput, formatWords } from './checkInput';
+import { ALL_FORMATS, checkFile, checkInput, formatWords, isDecoderInput } from './checkInput';
 import type { CliCommand } from './CliCommand';
 import { JSON_OPTION, type CommandSpec, type OptionSpec } from './CommandSpec';
 import { UsageError, type ParsedArgs } from './parseArgs';
@@ -29,10 +29,10 @@ export const PROFILE_SPEC: CommandSpec = {
   name: 'profile',
   summary: 'Weight statistics of any format; for ONNX also activation statistics and every layer\'s sensitivity, ranked',
   usage: ['profile FILE [--calib FILE]... [--tokenizer FILE] [--samples N] [--batch N] [--seq N] [--threshold X] [--json]'],
-  description: 'Profile a model. Every format (ONNX, safetensors, GGUF, PyTorch, NumPy) gets the weight statistics of its floating-point tensors. An ONNX model is also calibrated in ONNX Runtime: activation outliers of every MatMul/Gemm layer and its Hessian sensitivity to INT8, INT4 and 2:4 pruning, ranked. Calibration needs a graph to run, so the calibration options apply to ONNX models only.',
+  description: 'Profile a model. Every format (ONNX, safetensors, GGUF, PyTorch, NumPy) gets the weight statistics of its floating-point tensors. An ONNX model is also calibrated in ONNX Runtime: activation outliers of every MatMul/Gemm layer and its Hessian sensitivity to INT8, INT4 and 2:4 pruning, ranked. A language-model checkpoint (a Hugging Face folder, its model.safetensors or index, a .gguf) is built into a graph first (cached beside it) and profiled like an ONNX model. Calibration needs a graph to run, so the calibration options apply to those two only.',
   arguments: [{ name: 'FILE', help: 'The model or checkpoint', count: 'one' }],
   options: [JSON_OPTION],
-  groups: [{ title: 'Calibration (ONNX models only)', options: CALIBRATION_OPTIONS }],
+  groups: [{ title: 'Calibration (ONNX models and language-model checkpoints)', options: CALIBRATION_OPTIONS }],
   examples: ['profile model.onnx --calib inputs.npz --samples 16', 'profile tiny_lm.onnx --calib corpus.txt --tokenizer tokenizer.json', 'profile model.safetensors'],
 };
 
@@ -59,8 +59,11 @@ export const PROFILE_COMMAND: CliCommand = {
   spec: PROFILE_SPEC,
   run: async (args, output) => {
     const path = args.positional[0];
-    const format = await checkInput(path, 'profile', ALL_FORMATS);
-    if (format !== 'onnx') return profileWeightsOnly(args, path, format, output);
+    // A language-model checkpoint is calibrated as its built graph; other checkpoints have no graph to run.
+    if (!(await isDecoderInput(path))) {
+      const format = await checkInput(path, 'profile', ALL_FORMATS);
+      if (format !== 'onnx') return profileWeightsOnly(args, path, format, output);
+    }
     const calibrationFiles = args.strings('calib');
     for (const f of calibrationFiles) await checkFile(f, { folders: true });
     const tokenizer = args.string('tokenizer');

@@ -7,7 +7,7 @@ import { methodsOf } from '../core/transform/validateParams';
 import type { PruneParams } from '../protocol/pruneTypes';
 import { methodOptionGroups, methodParamsFromArgs, type CliMethodTable } from './methodOptions';
 import { pruneModel } from '../worker/jobs/prune';
-import { checkInput } from './checkInput';
+import { checkGraphInput } from './checkInput';
 import type { CliCommand } from './CliCommand';
 import { JSON_OPTION, type CommandSpec, type OptionGroup, type OptionSpec } from './CommandSpec';
 import { CALIBRATION_OPTIONS, LAYERS_OPTION, OUTPUT_OPTION, OVERWRITE_OPTION } from './commonOptions';
@@ -46,7 +46,7 @@ export function pruneSpec(table: CliMethodTable): CommandSpec {
   summary: 'Prune MatMul/Gemm weights of an ONNX model (magnitude, N:M, SparseGPT) into a new model',
   usage: [`prune MODEL.onnx --method ${methodsOf(table, 'prune').map((m) => m.name).join('|')} [options]`],
   description: 'Prune the MatMul/Gemm weights of an ONNX model into a new model (default MODEL.pruned.onnx or MODEL.<n>of<m>.onnx beside it, never overwriting), check that ONNX Runtime loads it, and report the error on held-out inputs. ONNX Runtime on CPU has no sparse kernels: expect a smaller compressed size, not a speedup.',
-  arguments: [{ name: 'MODEL.onnx', help: 'The ONNX model (prune reads ONNX models only)', count: 'one' }],
+  arguments: [{ name: 'MODEL.onnx', help: 'The ONNX model, or a language-model checkpoint (a Hugging Face folder, its model.safetensors or index, a .gguf), built into a graph that is cached beside it', count: 'one' }],
   options: generalOptions(table),
   groups: methodGroups(table),
   examples: ['prune model.onnx --method nm --pattern 2:4 --permute', 'prune model.onnx --method sparsegpt --sparsity 0.5 --calib inputs.npz -o model.sparse.onnx'],
@@ -58,7 +58,7 @@ export async function pruneParams(args: ParsedArgs): Promise<PruneParams> {
   const path = args.positional[0];
   const method = args.string('method');
   if (method === undefined) throw new UsageError(`prune needs --method ${methodsOf(METHODS, 'prune').map((m) => m.name).join('|')}`, 'prune');
-  await checkInput(path, 'prune', ['onnx']);
+  await checkGraphInput(path, 'prune');
   const layerPattern = args.string('layers');
   const base = dropUndefined({
     path,

@@ -16,7 +16,7 @@ import { defaultOf } from '../core/transform/quantize/quantizeMethods';
 import { methodsOf } from '../core/transform/validateParams';
 import type { MixedPlanParams, PlanParams, QuantizeCalibration, QuantizeParams, WeightRounding } from '../protocol/quantizeTypes';
 import { methodOptionGroups, methodParamsFromArgs, type CliMethodTable } from './methodOptions';
-import { checkFile, checkInput } from './checkInput';
+import { checkFile, checkGraphInput } from './checkInput';
 import type { CliCommand } from './CliCommand';
 import { JSON_OPTION, type CommandSpec, type OptionGroup, type OptionSpec } from './CommandSpec';
 import { CALIBRATION_OPTIONS, LAYERS_OPTION, OUTPUT_OPTION, OVERWRITE_OPTION } from './commonOptions';
@@ -58,8 +58,8 @@ export function quantizeSpec(table: CliMethodTable): CommandSpec {
   name: 'quantize',
   summary: 'Quantize MatMul/Gemm weights of an ONNX model into a new model and report the error',
   usage: [`quantize MODEL.onnx --method ${methodsOf(table, 'quantize').map((m) => m.name).join('|')} [options]`, 'quantize [MODEL.onnx] --recipe PLAN.qrecipe.yaml [-o OUT.onnx] [--json]'],
-  description: 'Quantize the MatMul/Gemm weights of an ONNX model into a new model (default MODEL.q<bits>.onnx beside it, never overwriting), check that ONNX Runtime loads it, and report the error on held-out inputs. smoothquant is W8A8 after migrating activation outliers into the weights; llmint8 keeps input channels with outliers in float and the rest W8A8; plan chooses float, INT8 or INT4 per layer under a budget, and --plan-only prints that plan as a recipe that --recipe applies.',
-  arguments: [{ name: 'MODEL.onnx', help: 'The ONNX model (quantize reads ONNX models only)', count: 'optional' }],
+  description: 'Quantize the MatMul/Gemm weights of an ONNX model into a new model (default MODEL.q<bits>.onnx beside it, never overwriting; for a language-model checkpoint model.q<bits>.onnx in its folder), check that ONNX Runtime loads it, and report the error on held-out inputs. smoothquant is W8A8 after migrating activation outliers into the weights; llmint8 keeps input channels with outliers in float and the rest W8A8; plan chooses float, INT8 or INT4 per layer under a budget, and --plan-only prints that plan as a recipe that --recipe applies.',
+  arguments: [{ name: 'MODEL.onnx', help: 'The ONNX model, or a language-model checkpoint (a Hugging Face folder, its model.safetensors or index, a .gguf), built into a graph that is cached beside it', count: 'optional' }],
   options: generalOptions(table),
   groups: methodGroups(table),
   examples: [
@@ -142,7 +142,7 @@ export async function quantizeParams(args: ParsedArgs): Promise<QuantizeParams> 
   const path = given ?? fromRecipe?.path ?? '';
   const method = fromRecipe ? 'plan' : args.string('method');
   if (method === undefined) throw new UsageError(`quantize needs --method ${methodsOf(METHODS, 'quantize').map((m) => m.name).join('|')}`, 'quantize');
-  await checkInput(path, 'quantize', ['onnx']);
+  await checkGraphInput(path, 'quantize');
   const pattern = args.string('layers');
   const base = dropUndefined({
     path,

@@ -1,11 +1,13 @@
 import { describePrune } from '../core/transform/describeReport';
 import type { PruneReport } from '../protocol/pruneTypes';
+import { renderDecoderGraph } from './renderExport';
 import { bytes, num, renderLayerRows, renderOutputs } from './renderOutputs';
 
 /** The report of `quantscope prune` as readable text. */
 export function renderPrune(r: PruneReport): string {
   const lines: string[] = [];
   lines.push(`${describePrune(r)}: ${r.source} → ${r.output}`);
+  lines.push(...renderDecoderGraph(r.decoderGraph));
   if (r.calibrationBatches > 0) lines.push(`Calibration: ${r.calibrationBatches} batches${r.synthetic ? ' of generated inputs (synthetic)' : ''}`);
   lines.push('');
   lines.push(...renderOutputs(r.validation));

@@ -1,11 +1,13 @@
 import type { QuantizeReport } from '../protocol/quantizeTypes';
 import { describeQuantize } from '../core/transform/describeReport';
+import { renderDecoderGraph } from './renderExport';
 import { bytes, num, renderLayerRows, renderOutputs } from './renderOutputs';
 
 /** The report of `quantscope quantize` as readable text. */
 export function renderQuantize(r: QuantizeReport): string {
   const lines: string[] = [];
   lines.push(`${describeQuantize(r)}: ${r.source} → ${r.output}`);
+  lines.push(...renderDecoderGraph(r.decoderGraph));
   if (r.calibrationBatches > 0) lines.push(`Calibration: ${r.calibrationBatches} batches${r.synthetic ? ' of generated inputs (synthetic)' : ''}`);
   for (const s of r.smoothing ?? []) {
     const where = s.foldedInto ? `folded into ${s.foldedInto.opType} ${s.foldedInto.node}` : `Mul ${s.mulNode ?? ''}`;

@@ -67,13 +67,18 @@ test('a valued option without its value says so', async () => {
 
 test('a missing file, a folder and a file of another format are said plainly, by every command', async () => {
   const commands: string[][] = [['inspect'], ['stats'], ['profile'], ['quantize', '--method', 'rtn', '--bits', '8'], ['prune', '--method', 'magnitude'], ['bench']];
+  const graphReaders = new Set(['profile', 'quantize', 'prune', 'bench']);
   for (const [name, ...options] of commands) {
     assert.equal(oneError(await cli(name, MISSING, ...options), 1), `no such file: ${MISSING}`, name);
-    assert.equal(oneError(await cli(name, FOLDER, ...options), 1), `${FOLDER} is a folder`, name);
+    // The commands that run a graph take a language-model folder, so a folder gets the decoder reader's reason.
+    const folder = graphReaders.has(name) ? "workspace has no config.json (or Meta's params.json), so the model's architecture is unknown" : `${FOLDER} is a folder`;
+    assert.equal(oneError(await cli(name, FOLDER, ...options), 1), folder, name);
   }
-  assert.equal(oneError(await cli('quantize', PYTORCH, '--method', 'rtn', '--bits', '8'), 1), `${PYTORCH}: this is a PyTorch checkpoint; quantize reads ONNX models`);
-  assert.equal(oneError(await cli('prune', SAFETENSORS, '--method', 'magnitude'), 1), `${SAFETENSORS}: this is a safetensors checkpoint; prune reads ONNX models`);
-  assert.equal(oneError(await cli('bench', TINY, GGUF), 1), `${GGUF}: this is a GGUF file; bench reads ONNX models`);
+  const reads = 'reads ONNX models and language-model checkpoints (a Hugging Face folder, its model.safetensors or index, a .gguf)';
+  const noConfig = (folder: string): string => `${folder} has no config.json (or Meta's params.json), so the model's architecture is unknown`;
+  assert.equal(oneError(await cli('quantize', PYTORCH, '--method', 'rtn', '--bits', '8'), 1), `${PYTORCH}: this is a PyTorch checkpoint, not a language model Quantscope can build (${noConfig('pytorch')}); quantize ${reads}`);
+  assert.equal(oneError(await cli('prune', SAFETENSORS, '--method', 'magnitude'), 1), `${SAFETENSORS}: this is a safetensors checkpoint, not a language model Quantscope can build (${noConfig('workspace')}); prune ${reads}`);
+  assert.equal(oneError(await cli('bench', TINY, GGUF), 1), `${GGUF}: this is a GGUF file, not a language model Quantscope can build (small_v2.gguf: architecture "test" is not supported: decoders are built from llama, qwen2 GGUF files); bench ${reads}`);
   // Calibration data and recipes are checked the same way before any work.
   assert.equal(oneError(await cli('quantize', TINY, '--method', 'gptq', '--bits', '4', '--calib', MISSING), 1), `no such file: ${MISSING}`);
   assert.equal(oneError(await cli('quantize', '--recipe', MISSING), 1), `no such file: ${MISSING}`);
