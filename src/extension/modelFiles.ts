@@ -4,10 +4,10 @@ import { MODEL_EXTENSIONS } from '../core/formats/modelFiles';
 
 export { MODEL_EXTENSIONS };
 
-/** Finds model files in the workspace, ONNX first, skipping dependency and VCS folders. */
+/** Finds model files in the workspace, ONNX first, skipping dependency and VCS folders and our own caches. */
 export async function findWorkspaceModels(token?: vscode.CancellationToken, extensions: readonly string[] = MODEL_EXTENSIONS): Promise<vscode.Uri[]> {
   const glob = `**/*.{${extensions.join(',')}}`;
-  const found = await vscode.workspace.findFiles(glob, '**/{node_modules,.git,.tools,dist}/**', 2000, token);
+  const found = await vscode.workspace.findFiles(glob, '**/{node_modules,.git,.tools,dist,.quantscope}/**', 2000, token);
   const rank = (u: vscode.Uri): number => (u.path.endsWith('.onnx') ? 0 : 1);
   return found.sort((a, b) => rank(a) - rank(b) || a.path.localeCompare(b.path));
 }
