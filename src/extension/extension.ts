@@ -2,6 +2,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BenchmarkCommands } from './bench/BenchmarkCommands';
 import { COMMAND_IDS, ModelCommands } from './commands/ModelCommands';
+import { DecoderFolders } from './commands/DecoderFolders';
+import { ExportOnnxCommand } from './commands/ExportOnnxCommand';
 import { CHECKPOINT_VIEW_TYPES, CheckpointEditorProvider } from './editor/CheckpointEditorProvider';
 import { ModelActionService } from './editor/ModelActionService';
 import { ModelTextProvider } from './text/ModelTextProvider';
@@ -54,6 +56,8 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
   const quantize = new QuantizeFlow(worker, profiles, runner);
   RecipeCodeLensProvider.register(context);
   SampleModelCommand.register(context);
+  ExportOnnxCommand.register(context, worker, runner, actions);
+  DecoderFolders.register(context);
   ModelCommands.register(context, worker, log, profiles, quantize, new PruneFlow(worker, runner), new BenchmarkCommands(context, worker, runner), new PlanFlow(worker, runner, quantize), actions);
   context.subscriptions.push(
     profiles.onDidProfile(({ uri, profile }) => outliers.showProfile(uri, profile)),

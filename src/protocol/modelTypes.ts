@@ -65,4 +65,17 @@ export interface ModelSummary extends ModelListing {
   readonly runtimeError?: string;
   /** Milliseconds spent listing the file and, for ONNX, creating the session. */
   readonly loadMs: number;
+  /** For a checkpoint that holds a language model the engine can build into a graph: its architecture. */
+  readonly decoder?: DecoderArchitecture;
+}
+
+/** A buildable language model's architecture, as the listing shows it. */
+export interface DecoderArchitecture {
+  /** `llama`, `mistral` or `qwen2`. */
+  readonly family: string;
+  readonly layers: number;
+  readonly hidden: number;
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly vocab: number;
 }

@@ -223,6 +223,7 @@ const BUTTONS: readonly (readonly [ModelAction, string])[] = [
   ['quantize', 'Quantize…'],
   ['prune', 'Prune…'],
   ['benchmark', 'Benchmark…'],
+  ['exportOnnx', 'Export to ONNX…'],
   ['showText', 'Show as Text'],
 ];
 

@@ -30,10 +30,29 @@ export const COMMAND_IDS = [
   'quantscope.showModelText',
   'quantscope.restartWorker',
   'quantscope.showWorkerLog',
+  'quantscope.exportOnnx',
 ] as const;
 
 function isOnnx(uri: vscode.Uri): boolean {
   return uri.fsPath.toLowerCase().endsWith('.onnx');
+}
+
+async function isFolder(uri: vscode.Uri): Promise<boolean> {
+  return vscode.workspace.fs.stat(uri).then((s) => (s.type & vscode.FileType.Directory) !== 0, () => false);
+}
+
+/**
+ * The model a graph command (quantize, prune, calibrate) runs on: a checkpoint it was given (a
+ * language model's weights, run as their built graph) once the checkpoint passed `refuse`, else
+ * an ONNX model from the editor or a pick.
+ */
+async function graphModel(arg: unknown, title: string, refuse: (uri: vscode.Uri) => Promise<boolean>): Promise<vscode.Uri | undefined> {
+  if (arg instanceof vscode.Uri && !isOnnx(arg)) {
+    // A model folder has no listing to judge it by: the worker names what is wrong with it.
+    if (await isFolder(arg)) return arg;
+    return (await refuse(arg)) ? undefined : arg;
+  }
+  return targetModel(arg, title, ['onnx']);
 }
 
 /** The model a command applies to: its argument (Explorer, editor title), the active checkpoint editor, or a pick. */
@@ -107,8 +126,7 @@ export class ModelCommands {
     // From the Explorer (a Uri), the editor (a Uri and a layer) or a script or test (a Uri and choices).
     reg('quantscope.quantizeLayer', async (arg, extra) => {
       // A checkpoint in another format is refused with its reason rather than swapped for a pick.
-      if (arg instanceof vscode.Uri && !isOnnx(arg) && (await actions.refuse(arg, 'quantize'))) return undefined;
-      const uri = await targetModel(arg, 'Quantscope: Quantize Layer', ['onnx']);
+      const uri = await graphModel(arg, 'Quantscope: Quantize Layer', (u) => actions.refuse(u, 'quantize'));
       if (!uri) return undefined;
       if (extra && typeof extra === 'object' && 'method' in extra) return quantize.run(uri, [], extra as QuantizeChoices);
       // Asked interactively: a model with nothing to quantize is refused before the first question.
@@ -117,8 +135,7 @@ export class ModelCommands {
     });
 
     reg('quantscope.pruneModel', async (arg, extra) => {
-      if (arg instanceof vscode.Uri && !isOnnx(arg) && (await actions.refuse(arg, 'prune'))) return undefined;
-      const uri = await targetModel(arg, 'Quantscope: Prune', ['onnx']);
+      const uri = await graphModel(arg, 'Quantscope: Prune', (u) => actions.refuse(u, 'prune'));
       if (!uri) return undefined;
       if (extra && typeof extra === 'object' && 'method' in extra) return prune.run(uri, [], extra as PruneChoices);
       if (await actions.refuse(uri, 'prune')) return undefined;
@@ -126,8 +143,7 @@ export class ModelCommands {
     });
 
     reg('quantscope.calibrateModel', async (arg) => {
-      if (arg instanceof vscode.Uri && !isOnnx(arg) && (await actions.refuse(arg, 'calibrate'))) return;
-      const uri = await targetModel(arg, 'Quantscope: Calibrate Model', ['onnx']);
+      const uri = await graphModel(arg, 'Quantscope: Calibrate Model', (u) => actions.refuse(u, 'calibrate'));
       if (!uri) return;
       // Say at once why a model cannot be calibrated, instead of first asking for data.
       if (await actions.refuse(uri, 'calibrate')) return;
@@ -148,6 +164,7 @@ export class ModelCommands {
     });
 
     reg('quantscope.benchmarkModel', async (arg, extra) => {
+      if (arg instanceof vscode.Uri && !isOnnx(arg) && (await actions.refuse(arg, 'benchmark'))) return undefined;
       const given = Array.isArray(arg) && arg.every((a) => a instanceof vscode.Uri) ? (arg) : undefined;
       const models = given ?? (await bench.pickModels('Quantscope: Benchmark Model', arg instanceof vscode.Uri ? [arg] : []));
       if (!models) return undefined;

@@ -139,6 +139,8 @@ function commandFor(c: Extract<EditorWebviewMessage, { type: 'command' }>['comma
       return 'quantscope.pruneModel';
     case 'benchmark':
       return 'quantscope.benchmarkModel';
+    case 'exportOnnx':
+      return 'quantscope.exportOnnx';
     case 'showText':
       return 'quantscope.showModelText';
   }

@@ -28,6 +28,8 @@ export interface ModelFacts {
    * taps such weights, though the rewrites do not.
    */
   readonly otherFloatWeights: boolean;
+  /** The checkpoint holds a language model the worker builds into a graph (so every action runs on it). */
+  readonly decoder?: boolean;
 }
 
 const OTHER_FLOATS: ReadonlySet<string> = new Set(['F16', 'BF16', 'F64']);
@@ -45,6 +47,7 @@ export function modelFacts(summary: ModelSummary, weightLayers?: number): ModelF
     ...(summary.runtimeError ? { runtimeError: summary.runtimeError } : {}),
     ...(weightLayers !== undefined ? { weightLayers } : {}),
     otherFloatWeights: summary.tensors.some((t) => OTHER_FLOATS.has(t.dtype.toUpperCase()) && (t.shape.length === 1 || t.shape.length === 2)),
+    ...(summary.decoder ? { decoder: true } : {}),
   };
 }
 
@@ -74,8 +77,12 @@ function noLayersReason(f: ModelFacts, what: string): string {
 
 /** Derives what applies to the model described by `f`. */
 export function deriveModelActions(f: ModelFacts): ModelActions {
+  if (f.decoder) {
+    // A language model's actions run on the graph the worker builds from it (and caches).
+    return { profile: yes, calibrate: yes, quantize: yes, prune: yes, benchmark: yes, exportOnnx: yes, showText: yes };
+  }
   const onnx = f.format === 'onnx';
-  const notOnnx = no(`${f.fileName} is a ${formatName(f.format)} checkpoint; this needs an ONNX model (export it to ONNX first)`);
+  const notOnnx = no(`${f.fileName} is a ${formatName(f.format)} checkpoint without a language model Quantscope can build (config.json beside its weights, or a llama or qwen2 GGUF); this needs an ONNX model`);
   const refused = f.runtimeError ? no(`ONNX Runtime could not load ${f.fileName}: ${f.runtimeError}`) : undefined;
   const matMuls = matMulCount(f.opTypes);
   const rewritable = (f.weightLayers ?? 0) > 0;
@@ -92,6 +99,7 @@ export function deriveModelActions(f: ModelFacts): ModelActions {
     quantize: transform('quantize'),
     prune: transform('prune'),
     benchmark: !onnx ? notOnnx : (refused ?? yes),
+    exportOnnx: no(onnx ? `${f.fileName} is already an ONNX model` : `${f.fileName} holds no language model Quantscope can build (config.json beside its weights, or a llama or qwen2 GGUF)`),
     showText: yes,
   };
 }
@@ -103,6 +111,7 @@ export const ACTION_LABELS: { readonly [A in ModelAction]: string } = {
   quantize: 'Quantize',
   prune: 'Prune',
   benchmark: 'Benchmark',
+  exportOnnx: 'Export to ONNX',
   showText: 'Show as Text',
 };
 
@@ -114,7 +123,11 @@ export const MODEL_CONTEXT_KEYS = {
   canQuantize: 'quantscope.model.canQuantize',
   canPrune: 'quantscope.model.canPrune',
   canBenchmark: 'quantscope.model.canBenchmark',
+  canExport: 'quantscope.model.canExport',
 } as const;
+
+/** Actions that only language-model checkpoints have: their absence elsewhere needs no note. */
+const UNNOTED: ReadonlySet<ModelAction> = new Set(['exportOnnx']);
 
 /** The values of {@link MODEL_CONTEXT_KEYS} for a model; all unset (undefined) when no model is active. */
 export function contextValues(format: string | undefined, actions: ModelActions | undefined): Readonly<Record<string, string | boolean | undefined>> {
@@ -125,6 +138,7 @@ export function contextValues(format: string | undefined, actions: ModelActions 
     [MODEL_CONTEXT_KEYS.canQuantize]: actions?.quantize.offered,
     [MODEL_CONTEXT_KEYS.canPrune]: actions?.prune.offered,
     [MODEL_CONTEXT_KEYS.canBenchmark]: actions?.benchmark.offered,
+    [MODEL_CONTEXT_KEYS.canExport]: actions?.exportOnnx.offered,
   };
 }
 
@@ -136,7 +150,7 @@ export function missingActionNotes(actions: ModelActions): string[] {
   const byReason = new Map<string, string[]>();
   for (const a of Object.keys(ACTION_LABELS) as ModelAction[]) {
     const s = actions[a];
-    if (s.offered) continue;
+    if (s.offered || UNNOTED.has(a)) continue;
     byReason.set(s.reason, [...(byReason.get(s.reason) ?? []), ACTION_LABELS[a]]);
   }
   return [...byReason].map(([reason, names]) => `${listWords(names)} ${names.length > 1 ? 'are' : 'is'} not offered: ${reason}.`);

@@ -25,7 +25,7 @@ export class PruneFlow {
 
   /** Runs the flow for `model`; `preselect` names layers to tick first. */
   async run(model: vscode.Uri, preselect: readonly string[] = [], given?: PruneChoices): Promise<PruneReport | undefined> {
-    if (!this.runner.requireOnnx(model, 'prunes')) return undefined;
+    if (!this.runner.acceptsModel(model, 'prunes')) return undefined;
     const choices = given ?? (await this.ask(model, preselect));
     if (!choices) return undefined;
     const method = methodNamed(PRUNE_METHODS, 'prune', choices.method);
@@ -54,7 +54,8 @@ export class PruneFlow {
     if (!method) return undefined;
     const fields = await askMethodParams(method.value, `${title} (2/4)`);
     if (!fields) return undefined;
-    const layers = await this.worker.request('quantizableLayers', { path: model.fsPath });
+    const layers = await this.runner.layers(this.worker, model);
+    if (!layers) return undefined;
     const picked = await vscode.window.showQuickPick(
       layers.map((l) => ({ label: l.layer, description: `${l.opType} ${l.inFeatures}×${l.outFeatures}`, value: l.layer, picked: preselect.length ? preselect.includes(l.layer) || preselect.includes(l.weight) : true })),
       { title: `${title} (4/4): layers`, canPickMany: true },

@@ -50,7 +50,7 @@ export class QuantizeFlow {
 
   /** Runs the flow for `model`; `preselect` names layers to tick first (from the layer table). */
   async run(model: vscode.Uri, preselect: readonly string[] = [], given?: QuantizeChoices): Promise<QuantizeReport | undefined> {
-    if (!this.runner.requireOnnx(model, 'quantizes')) return undefined;
+    if (!this.runner.acceptsModel(model, 'quantizes')) return undefined;
     const choices = given ?? (await this.ask(model, preselect));
     if (!choices) return undefined;
     const { calibrationFile, ...rest } = choices;
@@ -80,7 +80,8 @@ export class QuantizeFlow {
 
   private async ask(model: vscode.Uri, preselect: readonly string[]): Promise<QuantizeChoices | undefined> {
     const title = `Quantize ${path.basename(model.fsPath)}`;
-    const layers = await this.worker.request('quantizableLayers', { path: model.fsPath });
+    const layers = await this.runner.layers(this.worker, model);
+    if (!layers) return undefined;
     if (!layers.length) {
       void vscode.window.showWarningMessage(`${path.basename(model.fsPath)} has no MatMul or Gemm with a constant 2-D weight to quantize.`);
       return undefined;

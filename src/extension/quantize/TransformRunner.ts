@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { WorkerRequestError } from '../client/WorkerClient';
+import { WorkerRequestError, type WorkerClient } from '../client/WorkerClient';
+import type { QuantizableLayer } from '../../protocol/workerProtocol';
 import { ModelTextProvider } from '../text/ModelTextProvider';
 import type { QuantizeCalibration } from '../../protocol/quantizeTypes';
 import type { ReportProvider } from './ReportProvider';
@@ -33,11 +34,25 @@ type ProgressSink = (message: string, fraction?: number) => void;
 export class TransformRunner {
   constructor(private readonly reports: ReportProvider) {}
 
-  /** True for an ONNX model; otherwise tells the user that the transform (`verb`: quantizes, prunes) needs one. */
-  requireOnnx(model: vscode.Uri, verb: string): boolean {
-    if (model.fsPath.toLowerCase().endsWith('.onnx')) return true;
-    void vscode.window.showWarningMessage(`Quantscope ${verb} ONNX models and writes ONNX that ONNX Runtime runs. Export this checkpoint to ONNX first.`);
+  /**
+   * True for an ONNX model or a file that may hold a language model (the worker builds its graph,
+   * or names why it cannot); otherwise tells the user that the transform (`verb`: quantizes,
+   * prunes) needs one of those.
+   */
+  acceptsModel(model: vscode.Uri, verb: string): boolean {
+    if (!/\.(npy|npz)$/i.test(model.fsPath)) return true;
+    void vscode.window.showWarningMessage(`Quantscope ${verb} ONNX models and language-model checkpoints, and writes ONNX that ONNX Runtime runs; ${path.basename(model.fsPath)} is an array file.`);
     return false;
+  }
+
+  /**
+   * The layers a transform can rewrite. A checkpoint's graph is built (and cached) on first use,
+   * which takes a while on a large model, so that runs under progress with cancel; undefined when
+   * it failed or was cancelled (the user was told).
+   */
+  async layers(worker: WorkerClient, model: vscode.Uri): Promise<readonly QuantizableLayer[] | undefined> {
+    if (model.fsPath.toLowerCase().endsWith('.onnx')) return worker.request('quantizableLayers', { path: model.fsPath });
+    return this.run(`Building the graph of ${path.basename(model.fsPath)}`, (token, onProgress) => worker.request('quantizableLayers', { path: model.fsPath }, { token, onProgress }));
   }
 
   /** Runs `job`; returns undefined (after telling the user) when it failed or was cancelled. */

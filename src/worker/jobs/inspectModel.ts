@@ -3,7 +3,10 @@
  * worker's host and the CLI both call them, so the CLI and the editor take the same code path.
  */
 import { basename } from 'node:path';
+import { openDecoderSource } from '../../core/decoder';
 import { openCheckpoint } from '../../core/formats/registry';
+import { isFormatError } from '../../core/FormatError';
+import type { DecoderArchitecture } from '../../protocol/modelTypes';
 import { printModelText } from '../../core/onnx/ModelTextPrinter';
 import type { InspectParams, ModelSummary } from '../../protocol/workerProtocol';
 import { type JobContext, throwIfCancelled } from './JobContext';
@@ -31,6 +34,7 @@ export async function inspectModel(params: InspectParams, ctx: JobContext): Prom
       signature = { ...signature, runtimeError: `ONNX Runtime could not load the model: ${cleanOrtMessage(e)}` };
     }
   }
+  const decoder = checkpoint.format === 'onnx' || checkpoint.format === 'numpy' ? undefined : await decoderArchitecture(params.path);
   return {
     path: params.path,
     format: checkpoint.format,
@@ -38,7 +42,19 @@ export async function inspectModel(params: InspectParams, ctx: JobContext): Prom
     ...listing,
     ...signature,
     loadMs: performance.now() - t0,
+    ...(decoder ? { decoder } : {}),
   };
+}
+
+/** The architecture of the language model a checkpoint holds, or undefined when it holds none the engine can build. */
+async function decoderArchitecture(path: string): Promise<DecoderArchitecture | undefined> {
+  try {
+    const c = (await openDecoderSource(path)).config;
+    return { family: c.modelType, layers: c.numLayers, hidden: c.hiddenSize, heads: c.numHeads, kvHeads: c.numKvHeads, vocab: c.vocabSize };
+  } catch (e) {
+    if (isFormatError(e)) return undefined;
+    throw e;
+  }
 }
 
 /** Renders the model as `quantscope-model` text. */

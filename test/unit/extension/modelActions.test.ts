@@ -56,8 +56,23 @@ test('a safetensors checkpoint offers Profile and the text view; the rest need O
   const { actions } = await actionsOf(fixture('safetensors', 'all_dtypes.safetensors'));
   assert.deepEqual(offered(actions), ['profile', 'showText']);
   assert.ok(!actions.calibrate.offered);
-  assert.equal(actions.calibrate.reason, 'all_dtypes.safetensors is a safetensors checkpoint; this needs an ONNX model (export it to ONNX first)');
+  assert.equal(actions.calibrate.reason, 'all_dtypes.safetensors is a safetensors checkpoint without a language model Quantscope can build (config.json beside its weights, or a llama or qwen2 GGUF); this needs an ONNX model');
   assert.deepEqual(missingActionNotes(actions), [`Calibrate, Quantize, Prune and Benchmark are not offered: ${actions.calibrate.reason}.`]);
+  assert.equal(contextValues('safetensors', actions)[MODEL_CONTEXT_KEYS.canExport], false);
+});
+
+test('a language model\'s weights (Hugging Face safetensors, a GGUF) offer every action, Export to ONNX among them', async () => {
+  for (const path of [fixture('decoder', 'llama', 'model.safetensors'), fixture('decoder', 'llama_gqa', 'model.safetensors.index.json'), fixture('decoder', 'qwen2_q8.gguf')]) {
+    const summary = await service.inspect({ path }, QUIET_JOB);
+    assert.ok(summary.decoder, path);
+    const actions = deriveModelActions(modelFacts(summary));
+    assert.deepEqual(offered(actions), ['benchmark', 'calibrate', 'exportOnnx', 'profile', 'prune', 'quantize', 'showText'], path);
+    assert.deepEqual(missingActionNotes(actions), []);
+    const keys = contextValues(summary.format, actions);
+    assert.deepEqual([keys[MODEL_CONTEXT_KEYS.canExport], keys[MODEL_CONTEXT_KEYS.canQuantize], keys[MODEL_CONTEXT_KEYS.canBenchmark]], [true, true, true]);
+  }
+  const llama = await service.inspect({ path: fixture('decoder', 'llama', 'model.safetensors') }, QUIET_JOB);
+  assert.deepEqual(llama.decoder && [llama.decoder.family, llama.decoder.layers], ['llama', 2]);
 });
 
 test('the derivation reads the facts it is given: runtime refusal, half-precision weights, a failed lookup', () => {
