@@ -44,6 +44,7 @@ export function renderReportMarkdown(r: QuantizeReport): string {
     '',
     `**${scheme}** on ${r.layers.length} layers. ONNX Runtime ${r.runtimeVersion} loaded and ran the result.`,
     '',
+    ...(r.decoderGraph ? [`The checkpoint ran as the decoder graph Quantscope builds from it (${r.decoderGraph.cacheHit ? 'reused from the cache' : `built in ${r.decoderGraph.buildSeconds.toFixed(1)} s and cached`} in \`.quantscope/decoder/\` beside it); the "source" size is that graph's.`, ''] : []),
     '## Size',
     '',
     '| | source | output |',
