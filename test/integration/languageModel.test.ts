@@ -91,7 +91,10 @@ suite('Language models', () => {
     assert.ok(questions.some((q) => /layers$/.test(q)) && questions.some((q) => /calibration data$/.test(q)), questions.join(' / '));
     const diff = await waitFor('the diff editor', () => tabs().find((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.path.endsWith('model.q4.onnx.qmodel')));
     const input = diff.input as vscode.TabInputTextDiff;
-    assert.match(input.original.path, /model\.safetensors\.qmodel$/);
+    // The left side is the graph the checkpoint was built into, so the diff shows the rewrite.
+    assert.match(input.original.path, /[\\/]\.quantscope[\\/]decoder[\\/]model\.onnx\.qmodel$/);
+    const original = await vscode.workspace.openTextDocument(input.original);
+    assert.match(original.getText(), /^node model\.layers\.0\.self_attn\.q_proj MatMul/m);
     const modified = await vscode.workspace.openTextDocument(input.modified);
     assert.match(modified.getText(), /com\.microsoft::MatMulNBits/);
     await waitFor('the report beside the diff', () => tabs().find((t) => t.input instanceof vscode.TabInputWebview && /markdown/i.test(t.input.viewType)) ?? tabs().find((t) => t.label.includes('model.q4.onnx.report')));

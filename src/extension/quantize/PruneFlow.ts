@@ -43,7 +43,7 @@ export class PruneFlow {
     if (!report) return undefined;
     const sparsity = report.sizes.weights ? report.sizes.zeros / report.sizes.weights : 0;
     const worst = report.validation.outputs.reduce((m, o) => Math.max(m, o.relativeL2), 0);
-    await this.runner.show(model, report.output, renderPruneMarkdown(report), `Wrote ${path.basename(report.output)}: ${(sparsity * 100).toFixed(1)}% of the pruned layers' weights are zero, output relative L2 error ${worst.toExponential(2)}.`);
+    await this.runner.show(model, report.output, renderPruneMarkdown(report), `Wrote ${path.basename(report.output)}: ${(sparsity * 100).toFixed(1)}% of the pruned layers' weights are zero, output relative L2 error ${worst.toExponential(2)}.`, report.decoderGraph?.graph);
     return report;
   }
 

@@ -74,7 +74,7 @@ export class QuantizeFlow {
     const report = await this.runner.run(`Quantizing ${name}`, (token, onProgress) => this.worker.request('quantize', params, { token, onProgress }));
     if (!report) return undefined;
     const worst = report.validation.outputs.reduce((m, o) => Math.max(m, o.relativeL2), 0);
-    await this.runner.show(model, report.output, renderReportMarkdown(report), `Wrote ${path.basename(report.output)}: ${(report.sizes.outputBytes / 2 ** 20).toFixed(1)} MiB (from ${(report.sizes.sourceBytes / 2 ** 20).toFixed(1)}), output relative L2 error ${worst.toExponential(2)}.`);
+    await this.runner.show(model, report.output, renderReportMarkdown(report), `Wrote ${path.basename(report.output)}: ${(report.sizes.outputBytes / 2 ** 20).toFixed(1)} MiB (from ${(report.sizes.sourceBytes / 2 ** 20).toFixed(1)}), output relative L2 error ${worst.toExponential(2)}.`, report.decoderGraph?.graph);
     return report;
   }
 

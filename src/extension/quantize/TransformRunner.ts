@@ -73,10 +73,15 @@ export class TransformRunner {
     }
   }
 
-  /** Opens the diff of `source` and `output` as model text, and the Markdown report beside it. */
-  async show(source: vscode.Uri, output: string, markdown: string, summary: string): Promise<void> {
+  /**
+   * Opens the diff of `source` and `output` as model text, and the Markdown report beside it. A
+   * language-model checkpoint ran as its built graph (`graph`): that graph is the diff's left side,
+   * so the diff shows what the transform rewrote rather than the checkpoint's tensor list.
+   */
+  async show(source: vscode.Uri, output: string, markdown: string, summary: string, graph?: string): Promise<void> {
     const out = vscode.Uri.file(output);
-    await vscode.commands.executeCommand('vscode.diff', ModelTextProvider.uriFor(source), ModelTextProvider.uriFor(out), `${path.basename(source.fsPath)} ↔ ${path.basename(output)}`, { preview: false });
+    const before = graph === undefined ? source : vscode.Uri.file(graph);
+    await vscode.commands.executeCommand('vscode.diff', ModelTextProvider.uriFor(before), ModelTextProvider.uriFor(out), `${path.basename(source.fsPath)} ↔ ${path.basename(output)}`, { preview: false });
     await vscode.commands.executeCommand('markdown.showPreviewToSide', this.reports.add(markdown, path.basename(output)));
     void vscode.window.showInformationMessage(summary);
   }
