@@ -18,7 +18,7 @@ const LEVELS: readonly OptimizationLevel[] = ['disabled', 'basic', 'extended', '
 /** What `bench` takes. */
 export const BENCH_SPEC: CommandSpec = {
   name: 'bench',
-  summary: 'Time ONNX models interleaved on the same inputs, compare them with the first and explain why',
+  summary: 'Time ONNX models (or language models\' built graphs) interleaved on the same inputs, compare them with the first and explain why',
   usage: ['bench A.onnx [B.onnx …] [options]'],
   description: 'Time ONNX models interleaved on the same inputs, compare each with the first (ratio of medians and output agreement), profile their operators and explain the result.',
   arguments: [{ name: 'MODEL.onnx', help: 'One or more ONNX models or language-model checkpoints (timed as their built graph); the first is the baseline', count: 'one-or-more' }],

@@ -27,7 +27,7 @@ const CALIBRATION_OPTIONS: readonly OptionSpec[] = [
 /** What `profile` takes. */
 export const PROFILE_SPEC: CommandSpec = {
   name: 'profile',
-  summary: 'Weight statistics of any format; for ONNX also activation statistics and every layer\'s sensitivity, ranked',
+  summary: 'Weight statistics of any format; for ONNX and language models also activation statistics and every layer\'s sensitivity, ranked',
   usage: ['profile FILE [--calib FILE]... [--tokenizer FILE] [--samples N] [--batch N] [--seq N] [--threshold X] [--json]'],
   description: 'Profile a model. Every format (ONNX, safetensors, GGUF, PyTorch, NumPy) gets the weight statistics of its floating-point tensors. An ONNX model is also calibrated in ONNX Runtime: activation outliers of every MatMul/Gemm layer and its Hessian sensitivity to INT8, INT4 and 2:4 pruning, ranked. A language-model checkpoint (a Hugging Face folder, its model.safetensors or index, a .gguf) is built into a graph first (cached beside it) and profiled like an ONNX model. Calibration needs a graph to run, so the calibration options apply to those two only.',
   arguments: [{ name: 'FILE', help: 'The model or checkpoint', count: 'one' }],

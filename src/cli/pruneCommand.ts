@@ -43,7 +43,7 @@ export const PRUNE_SPEC: CommandSpec = pruneSpec(METHODS);
 export function pruneSpec(table: CliMethodTable): CommandSpec {
   return {
   name: 'prune',
-  summary: 'Prune MatMul/Gemm weights of an ONNX model (magnitude, N:M, SparseGPT) into a new model',
+  summary: 'Prune MatMul/Gemm weights of an ONNX model or a language-model checkpoint (magnitude, N:M, SparseGPT) into a new model',
   usage: [`prune MODEL.onnx --method ${methodsOf(table, 'prune').map((m) => m.name).join('|')} [options]`],
   description: 'Prune the MatMul/Gemm weights of an ONNX model into a new model (default MODEL.pruned.onnx or MODEL.<n>of<m>.onnx beside it, never overwriting), check that ONNX Runtime loads it, and report the error on held-out inputs. ONNX Runtime on CPU has no sparse kernels: expect a smaller compressed size, not a speedup.',
   arguments: [{ name: 'MODEL.onnx', help: 'The ONNX model, or a language-model checkpoint (a Hugging Face folder, its model.safetensors or index, a .gguf), built into a graph that is cached beside it', count: 'one' }],

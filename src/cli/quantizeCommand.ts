@@ -56,7 +56,7 @@ export const QUANTIZE_SPEC: CommandSpec = quantizeSpec(METHODS);
 export function quantizeSpec(table: CliMethodTable): CommandSpec {
   return {
   name: 'quantize',
-  summary: 'Quantize MatMul/Gemm weights of an ONNX model into a new model and report the error',
+  summary: 'Quantize MatMul/Gemm weights of an ONNX model or a language-model checkpoint into a new model and report the error',
   usage: [`quantize MODEL.onnx --method ${methodsOf(table, 'quantize').map((m) => m.name).join('|')} [options]`, 'quantize [MODEL.onnx] --recipe PLAN.qrecipe.yaml [-o OUT.onnx] [--json]'],
   description: 'Quantize the MatMul/Gemm weights of an ONNX model into a new model (default MODEL.q<bits>.onnx beside it, never overwriting; for a language-model checkpoint model.q<bits>.onnx in its folder), check that ONNX Runtime loads it, and report the error on held-out inputs. smoothquant is W8A8 after migrating activation outliers into the weights; llmint8 keeps input channels with outliers in float and the rest W8A8; plan chooses float, INT8 or INT4 per layer under a budget, and --plan-only prints that plan as a recipe that --recipe applies.',
   arguments: [{ name: 'MODEL.onnx', help: 'The ONNX model, or a language-model checkpoint (a Hugging Face folder, its model.safetensors or index, a .gguf), built into a graph that is cached beside it', count: 'optional' }],
