@@ -1,0 +1,50 @@
+import { medianOfSorted } from '../stats/maxOverMedian';
+
+/** The α SmoothQuant is suggested with, and the difficulties it leaves behind. */
+export interface AlphaSuggestion {
+  readonly alpha: number;
+  /** max/median of the smoothed activation's channel absmax, max|X_j| / s_j. */
+  readonly activationDifficulty: number;
+  /** max/median of the smoothed weight's input-channel absmax, max|W_j| · s_j. */
+  readonly weightDifficulty: number;
+}
+
+/** The α grid: from the paper's default 0.5 up to 0.9, in steps of 0.05. */
+const GRID = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9];
+
+function difficulty(values: Float64Array): number {
+  const sorted = Float64Array.from(values).sort();
+  const median = medianOfSorted(sorted);
+  return median > 0 ? sorted[sorted.length - 1] / median : Infinity;
+}
+
+/**
+ * SmoothQuant's α from the measured channel absmax of the activation (`x`) and of the weight's
+ * input channels (`w`). With s_j = x_j^α / w_j^(1−α) the activation channels become
+ * (x_j·w_j)^(1−α) and the weight's (x_j·w_j)^α: α moves the difficulty from one to the other.
+ * Activations are quantized per tensor and weights per output channel, so the weights bear
+ * difficulty better; this migrates only as much as needed: the smallest α from 0.5 (the paper's
+ * default) to 0.9 whose smoothed activation difficulty (max/median) is at most `target`, or 0.9
+ * when none is. Channels where either absmax is 0 carry nothing to balance and are left out.
+ * Undefined when no channel is left or the lengths differ.
+ */
+export function suggestAlpha(x: ArrayLike<number>, w: ArrayLike<number>, target: number): AlphaSuggestion | undefined {
+  if (x.length !== w.length) return undefined;
+  const logs: number[] = [];
+  for (let j = 0; j < x.length; j++) {
+    if (x[j] > 0 && w[j] > 0 && Number.isFinite(x[j]) && Number.isFinite(w[j])) logs.push(Math.log(x[j]) + Math.log(w[j]));
+  }
+  if (!logs.length) return undefined;
+  const xs = new Float64Array(logs.length), ws = new Float64Array(logs.length);
+  let last: AlphaSuggestion | undefined;
+  for (const alpha of GRID) {
+    for (let j = 0; j < logs.length; j++) {
+      // log(x_j / s_j) = (1−α)(log x_j + log w_j); log(w_j · s_j) = α(log x_j + log w_j).
+      xs[j] = Math.exp((1 - alpha) * logs[j]);
+      ws[j] = Math.exp(alpha * logs[j]);
+    }
+    last = { alpha, activationDifficulty: difficulty(xs), weightDifficulty: difficulty(ws) };
+    if (last.activationDifficulty <= target) return last;
+  }
+  return last;
+}
