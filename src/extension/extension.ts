@@ -4,6 +4,9 @@ import { BenchmarkCommands } from './bench/BenchmarkCommands';
 import { COMMAND_IDS, ModelCommands } from './commands/ModelCommands';
 import { CHECKPOINT_VIEW_TYPES, CheckpointEditorProvider } from './editor/CheckpointEditorProvider';
 import { ModelActionService } from './editor/ModelActionService';
+import { FindingDiagnostics } from './findings/FindingDiagnostics';
+import { FindingHoverProvider } from './findings/FindingHoverProvider';
+import { FindingsService } from './findings/FindingsService';
 import { ModelTextProvider } from './text/ModelTextProvider';
 import { ProfileService } from './profile/ProfileService';
 import { PruneFlow } from './quantize/PruneFlow';
@@ -45,11 +48,15 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
 
   const profiles = new ProfileService(context, worker);
   context.subscriptions.push(profiles);
+  const findings = new FindingsService(profiles);
+  context.subscriptions.push(findings);
   const actions = new ModelActionService(worker);
   context.subscriptions.push(actions);
   const editors = CheckpointEditorProvider.register(context, worker, profiles, actions);
   const outliers = OutliersViewProvider.register(context);
   ModelTextProvider.register(context, worker);
+  FindingDiagnostics.register(context, findings);
+  FindingHoverProvider.register(context, findings);
   const runner = new TransformRunner(ReportProvider.register(context));
   const quantize = new QuantizeFlow(worker, profiles, runner);
   RecipeCodeLensProvider.register(context);
