@@ -4,6 +4,8 @@ import { BenchmarkCommands } from './bench/BenchmarkCommands';
 import { COMMAND_IDS, ModelCommands } from './commands/ModelCommands';
 import { CHECKPOINT_VIEW_TYPES, CheckpointEditorProvider } from './editor/CheckpointEditorProvider';
 import { ModelActionService } from './editor/ModelActionService';
+import { FindingCodeActionProvider } from './findings/FindingCodeActionProvider';
+import { FINDING_COMMANDS, FindingCommands } from './findings/FindingCommands';
 import { FindingDiagnostics } from './findings/FindingDiagnostics';
 import { FindingHoverProvider } from './findings/FindingHoverProvider';
 import { FindingsService } from './findings/FindingsService';
@@ -55,13 +57,16 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
   const editors = CheckpointEditorProvider.register(context, worker, profiles, actions);
   const outliers = OutliersViewProvider.register(context);
   ModelTextProvider.register(context, worker);
-  FindingDiagnostics.register(context, findings);
+  const diagnostics = FindingDiagnostics.register(context, findings);
+  FindingCodeActionProvider.register(context, diagnostics);
   FindingHoverProvider.register(context, findings);
   const runner = new TransformRunner(ReportProvider.register(context));
   const quantize = new QuantizeFlow(worker, profiles, runner);
   RecipeCodeLensProvider.register(context);
   SampleModelCommand.register(context);
-  ModelCommands.register(context, worker, log, profiles, quantize, new PruneFlow(worker, runner), new BenchmarkCommands(context, worker, runner), new PlanFlow(worker, runner, quantize), actions);
+  const prune = new PruneFlow(worker, runner);
+  FindingCommands.register(context, findings, worker, quantize, prune);
+  ModelCommands.register(context, worker, log, profiles, quantize, prune, new BenchmarkCommands(context, worker, runner), new PlanFlow(worker, runner, quantize), actions);
   context.subscriptions.push(
     profiles.onDidProfile(({ uri, profile }) => outliers.showProfile(uri, profile)),
     profiles.onDidCalibrate(({ uri, profile }) => outliers.showCalibration(uri, profile)),
@@ -83,7 +88,7 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
   return {
     workerPid: () => worker.pid,
     ping: () => worker.request('ping', {}),
-    commandIds: COMMAND_IDS,
+    commandIds: [...COMMAND_IDS, FINDING_COMMANDS.applyRecommended],
     viewTypes: CHECKPOINT_VIEW_TYPES,
     profile: async (uri) => {
       const r = await profiles.profile(uri);
