@@ -9,6 +9,7 @@ import { FINDING_COMMANDS, FindingCommands } from './findings/FindingCommands';
 import { FindingDiagnostics } from './findings/FindingDiagnostics';
 import { FindingHoverProvider } from './findings/FindingHoverProvider';
 import { FindingsService } from './findings/FindingsService';
+import { ModelSymbolProvider } from './text/ModelSymbolProvider';
 import { ModelTextProvider } from './text/ModelTextProvider';
 import { ProfileService } from './profile/ProfileService';
 import { PruneFlow } from './quantize/PruneFlow';
@@ -57,6 +58,7 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
   const editors = CheckpointEditorProvider.register(context, worker, profiles, actions);
   const outliers = OutliersViewProvider.register(context);
   ModelTextProvider.register(context, worker);
+  ModelSymbolProvider.register(context);
   const diagnostics = FindingDiagnostics.register(context, findings);
   FindingCodeActionProvider.register(context, diagnostics);
   FindingHoverProvider.register(context, findings);

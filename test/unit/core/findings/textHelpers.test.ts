@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { histogramSparkline } from '../../../../src/core/findings/histogramSparkline';
 import { modelTextEntries } from '../../../../src/core/onnx/modelTextLines';
+import { shortName } from '../../../../src/core/onnx/shortName';
 import { printModelText } from '../../../../src/core/onnx/ModelTextPrinter';
 
 test('modelTextEntries finds every input, output, node and tensor the printer writes, with the span of its name', () => {
@@ -29,4 +30,11 @@ test('histogramSparkline: one column per merged bin, log heights, blanks where n
   assert.equal(s[16], '█');
   assert.ok(s[0] !== ' ' && s[31] !== ' ', 'a single value in the tails stays visible');
   assert.equal(s[8], ' ');
+});
+
+test('shortName keeps short names and the last path segments of long ones', () => {
+  assert.equal(shortName('/blocks.0/q/MatMul'), '/blocks.0/q/MatMul');
+  assert.equal(shortName('/model/layers.11/self_attn/q_proj/MatMul_quant_scale'), '…/q_proj/MatMul_quant_scale');
+  assert.ok(shortName('/model/layers.11/self_attn/q_proj/MatMul_quant_scale').length <= 32);
+  assert.equal(shortName('x'.repeat(40)).length, 32);
 });
