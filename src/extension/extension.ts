@@ -9,6 +9,7 @@ import { FINDING_COMMANDS, FindingCommands } from './findings/FindingCommands';
 import { FindingDiagnostics } from './findings/FindingDiagnostics';
 import { FindingHoverProvider } from './findings/FindingHoverProvider';
 import { FindingsService } from './findings/FindingsService';
+import { recommendations } from './findings/recommendations';
 import { ModelSymbolProvider } from './text/ModelSymbolProvider';
 import { ModelTextProvider } from './text/ModelTextProvider';
 import { ProfileService } from './profile/ProfileService';
@@ -72,6 +73,11 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
   context.subscriptions.push(
     profiles.onDidProfile(({ uri, profile }) => outliers.showProfile(uri, profile)),
     profiles.onDidCalibrate(({ uri, profile }) => outliers.showCalibration(uri, profile)),
+    findings.onDidChange((uri) => {
+      const recs = recommendations(findings.peek(uri)?.report);
+      editors.showFindings(uri, recs);
+      outliers.showFindings(uri, recs);
+    }),
     outliers.onDidRequestReveal(async ({ uri, layer }) => {
       // Heatmap rows are layers; the editor's table is by tensor, and ONNX layers name their weight.
       const cached = await profiles.cached(uri);

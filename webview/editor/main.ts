@@ -12,9 +12,10 @@ import '@vscode-elements/elements/dist/vscode-table-header-cell/index.js';
 import '@vscode-elements/elements/dist/vscode-table-body/index.js';
 import '@vscode-elements/elements/dist/vscode-table-row/index.js';
 import '@vscode-elements/elements/dist/vscode-table-cell/index.js';
-import type { EditorHostMessage, EditorWebviewMessage, ModelAction, ModelActions } from '../../src/protocol/webviewProtocol';
+import type { EditorHostMessage, EditorWebviewMessage, ModelAction, ModelActions, Recommendation } from '../../src/protocol/webviewProtocol';
 import type { ModelProfile, ModelSummary, TensorProfile, TensorSummary, ValueSummary, WeightProfile } from '../../src/protocol/workerProtocol';
 import { formatBytes, formatCount, h, vscodeApi } from '../shared/vscodeApi';
+import { recommendationsSection } from '../shared/recommendations';
 import { numberColumn, VirtualTable } from '../shared/VirtualTable';
 import { renderDtypeChart } from './dtypeChart';
 import { layerSection } from './layerTable';
@@ -151,6 +152,13 @@ function applyProfile(profile: WeightProfile, fromCache: boolean): void {
 }
 
 let layersSlot: HTMLElement | undefined;
+let findingsSlot: HTMLElement | undefined;
+let recommendations: readonly Recommendation[] = [];
+
+function applyFindings(recs: readonly Recommendation[]): void {
+  recommendations = recs;
+  findingsSlot?.replaceChildren(recommendationsSection(recs, { apply: (layer, fix) => api.postMessage({ type: 'applyFix', layer, fix }), reveal: (layer, tensor) => reveal(tensor ?? layer) }));
+}
 
 function applyModelProfile(profile: ModelProfile, fromCache: boolean): void {
   applyProfile(profile.weights, fromCache);
@@ -208,10 +216,12 @@ function renderSummary(s: ModelSummary): void {
     parts.push(h('section', { class: 'dtypes', 'aria-label': 'Parameters by element type' }, h('h2', {}, 'Parameters by element type'), h('div', { class: 'chart-box' }, canvas)));
     queueMicrotask(() => renderDtypeChart(canvas, s.dtypes));
   }
+  findingsSlot = h('div', { class: 'findings-slot' });
   layersSlot = h('div', { class: 'layers-slot' });
-  parts.push(layersSlot);
+  parts.push(findingsSlot, layersSlot);
   if (s.tensors.length) parts.push(tensorTable(s.tensors));
   app.replaceChildren(...parts);
+  applyFindings(recommendations);
 }
 
 let toolbar: HTMLElement | undefined;
@@ -257,6 +267,9 @@ window.addEventListener('message', (event: MessageEvent<EditorHostMessage>) => {
       break;
     case 'reveal':
       reveal(m.tensor);
+      break;
+    case 'findings':
+      applyFindings(m.recommendations);
       break;
   }
 });
