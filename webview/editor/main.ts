@@ -15,6 +15,7 @@ import '@vscode-elements/elements/dist/vscode-table-cell/index.js';
 import type { EditorHostMessage, EditorWebviewMessage, ModelAction, ModelActions, Recommendation } from '../../src/protocol/webviewProtocol';
 import type { ModelProfile, ModelSummary, TensorProfile, TensorSummary, ValueSummary, WeightProfile } from '../../src/protocol/workerProtocol';
 import { formatBytes, formatCount, h, vscodeApi } from '../shared/vscodeApi';
+import { shortName } from '../../src/protocol/shortName';
 import { recommendationsSection } from '../shared/recommendations';
 import { numberColumn, VirtualTable } from '../shared/VirtualTable';
 import { renderDtypeChart } from './dtypeChart';
@@ -90,7 +91,8 @@ function tensorTable(tensors: readonly TensorSummary[]): HTMLElement {
   };
   table = new VirtualTable<TensorSummary>(
     [
-      { title: 'Name', text: (t) => t.name, width: 'minmax(14em, 4fr)' },
+      // Exporters name initializers after their subgraph path: shown short, the full name in the tooltip.
+      { title: 'Name', text: (t) => t.name, display: (t) => shortName(t.name, 48), width: 'minmax(14em, 4fr)' },
       { title: 'DType', text: (t) => t.dtype, width: 'minmax(5em, 1fr)' },
       { title: 'Shape', text: (t) => shape(t.shape), key: (t) => t.elements, width: 'minmax(7em, 1.5fr)' },
       { title: 'Elements', text: (t) => formatCount(t.elements), tooltip: (t) => String(t.elements), key: (t) => t.elements, align: 'right', width: 'minmax(5em, 1fr)' },

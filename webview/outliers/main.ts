@@ -6,6 +6,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { Chart, LinearScale, Tooltip, type ActiveElement, type ChartEvent } from 'chart.js';
 import { MatrixController, MatrixElement } from 'chartjs-chart-matrix';
 import type { OutliersHostMessage, OutliersWebviewMessage, Recommendation } from '../../src/protocol/webviewProtocol';
+import { shortName } from '../../src/protocol/shortName';
 import type { HeatmapData } from '../../src/protocol/workerProtocol';
 import { formatNumber, fullNumber } from '../shared/formatNumber';
 import { recommendationsSection } from '../shared/recommendations';
@@ -154,7 +155,7 @@ function render(msg: Extract<OutliersHostMessage, { type: 'heatmap' }>, source: 
           afterBuildTicks: (axis) => {
             axis.ticks = m.layers.map((_, i) => ({ value: i }));
           },
-          ticks: { color: fg, autoSkip: true, callback: (v) => (m.layers[Number(v)] === undefined ? '' : `${flagged(Number(v)) ? '● ' : ''}${m.layers[Number(v)].slice(-28)}`) },
+          ticks: { color: fg, autoSkip: true, callback: (v) => (m.layers[Number(v)] === undefined ? '' : `${flagged(Number(v)) ? '● ' : ''}${shortName(m.layers[Number(v)], 28)}`) },
         },
       },
       plugins: {

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { modelTextEntries, type ModelTextEntry, type ModelTextEntryKind } from '../../core/onnx/modelTextLines';
-import { shortName } from '../../core/onnx/shortName';
+import { shortName } from '../../protocol/shortName';
 
 const GROUPS: readonly { readonly title: string; readonly kinds: readonly ModelTextEntryKind[]; readonly symbol: vscode.SymbolKind; readonly item: vscode.SymbolKind }[] = [
   { title: 'inputs', kinds: ['input'], symbol: vscode.SymbolKind.Namespace, item: vscode.SymbolKind.Variable },

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { histogramSparkline } from '../../../../src/core/findings/histogramSparkline';
 import { modelTextEntries } from '../../../../src/core/onnx/modelTextLines';
-import { shortName } from '../../../../src/core/onnx/shortName';
+import { shortName } from '../../../../src/protocol/shortName';
 import { printModelText } from '../../../../src/core/onnx/ModelTextPrinter';
 
 test('modelTextEntries finds every input, output, node and tensor the printer writes, with the span of its name', () => {

@@ -1,3 +1,4 @@
+// Shared by the extension and the webviews, which import nothing but src/protocol.
 /**
  * A long graph name as people read it: exporters name initializers and nodes after their
  * subgraph path (`/model/layers.11/self_attn/q_proj/MatMul`, `onnx::MatMul_1234`), which is too
