@@ -1,8 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { histogramSparkline } from '../../../../src/core/findings/histogramSparkline';
 import { modelTextEntries } from '../../../../src/core/onnx/modelTextLines';
-import { shortName } from '../../../../src/protocol/shortName';
 import { printModelText } from '../../../../src/core/onnx/ModelTextPrinter';
 
 test('modelTextEntries finds every input, output, node and tensor the printer writes, with the span of its name', () => {
@@ -18,23 +16,4 @@ test('modelTextEntries finds every input, output, node and tensor the printer wr
   ]);
   const lines = text.split('\n');
   for (const e of entries) assert.equal(lines[e.line].slice(e.column, e.column + e.length), e.name);
-});
-
-test('histogramSparkline: one column per merged bin, log heights, blanks where nothing falls', () => {
-  const counts = new Array<number>(256).fill(0);
-  counts[0] = 1;
-  counts[128] = 10000;
-  counts[255] = 1;
-  const s = histogramSparkline({ edges: Array.from({ length: 257 }, (_, i) => i), counts }, 32);
-  assert.equal(s.length, 32);
-  assert.equal(s[16], '█');
-  assert.ok(s[0] !== ' ' && s[31] !== ' ', 'a single value in the tails stays visible');
-  assert.equal(s[8], ' ');
-});
-
-test('shortName keeps short names and the last path segments of long ones', () => {
-  assert.equal(shortName('/blocks.0/q/MatMul'), '/blocks.0/q/MatMul');
-  assert.equal(shortName('/model/layers.11/self_attn/q_proj/MatMul_quant_scale'), '…/q_proj/MatMul_quant_scale');
-  assert.ok(shortName('/model/layers.11/self_attn/q_proj/MatMul_quant_scale').length <= 32);
-  assert.equal(shortName('x'.repeat(40)).length, 32);
 });
