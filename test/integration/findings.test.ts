@@ -91,6 +91,18 @@ suite('Findings: diagnostics, hovers and code actions', () => {
     assert.equal(path.basename(report.output), 'outliers.sq-w8a8s.onnx');
     assert.deepEqual(report.layers.map((l) => l.layer), [Q]);
     assert.equal(report.smoothing?.[0]?.alpha, 0.5);
+    // "Add to recipe" writes a new recipe beside the model, then edits the layer's line of that one.
+    const add = actions.find((a) => a.title === `Add to recipe: ${Q} → int8-channel`);
+    assert.ok(add?.command);
+    const added = await vscode.commands.executeCommand<{ recipe: vscode.Uri }>(add.command.command, ...((add.command.arguments ?? []) as unknown[]));
+    assert.equal(path.basename(added.recipe.fsPath), 'outliers.plan.qrecipe.yaml');
+    const recipe = await vscode.workspace.openTextDocument(added.recipe);
+    assert.match(recipe.getText(), /^model: outliers\.onnx/m);
+    assert.match(recipe.getText(), new RegExp(`^  ${Q.replace(/[./]/g, '\\$&')}: int8-channel`, 'm'));
+    const again = await vscode.commands.executeCommand<{ recipe: vscode.Uri }>('quantscope.addToRecipe', model, '/blocks.0/k/MatMul', 'float');
+    assert.equal(again.recipe.fsPath, added.recipe.fsPath, 'the same recipe');
+    assert.match(recipe.getText(), /^ {2}\/blocks\.0\/k\/MatMul: float$/m);
+    assert.match(recipe.getText(), new RegExp(`^  ${Q.replace(/[./]/g, '\\$&')}: int8-channel`, 'm'));
   });
 
   test('Apply all recommended writes a recipe; choosing against the evidence in it is a diagnostic whose fix restores the precision', async () => {
@@ -114,6 +126,18 @@ suite('Findings: diagnostics, hovers and code actions', () => {
     assert.ok(await vscode.workspace.applyEdit(change.edit));
     assert.match(doc.lineAt(line).text, new RegExp(`${Q.replace(/[./]/g, '\\$&')}: int8-channel`));
     await waitFor('the conflict to go', () => !ours(r.recipe).some((d) => d.range.start.line === line));
+  });
+
+  test('the outline lists inputs, outputs, layers and initializers, each symbol on its line', async () => {
+    const symbols = await vscode.commands.executeCommand<vscode.DocumentSymbol[]>('vscode.executeDocumentSymbolProvider', text);
+    assert.deepEqual(symbols.map((s) => s.name), ['inputs', 'outputs', 'layers', 'initializers']);
+    const doc = await vscode.workspace.openTextDocument(text);
+    const layers = symbols[2].children;
+    const q = layers.find((s) => s.name === Q);
+    assert.ok(q, `layers: ${layers.slice(0, 5).map((s) => s.name).join(', ')}`);
+    assert.equal(doc.getText(q.selectionRange), Q);
+    assert.equal(q.detail, 'MatMul');
+    for (const s of symbols[3].children) assert.ok(s.name.length <= 32, `${s.name} is shown short`);
   });
 
   test('an action on a layer that no longer exists, or on a model changed since profiling, says why and writes nothing', async () => {
