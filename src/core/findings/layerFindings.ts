@@ -1,6 +1,6 @@
 import type { Finding, FindingFix, FindingThresholds } from '../../protocol/findingTypes';
 import type { LayerProfile } from '../../protocol/workerProtocol';
-import { medianOfSorted } from '../stats/maxOverMedian';
+import { selectMedian } from './selectMedian';
 import { channelList, fixLabel, num } from './findingText';
 import { suggestAlpha } from './suggestAlpha';
 
@@ -27,7 +27,7 @@ function thresholdBelow(x: number): number {
 export function activationFindings(l: LayerProfile, weightInputAbsmax: readonly number[] | undefined, t: FindingThresholds): Finding[] {
   const d = l.absmax.length;
   if (!d) return [];
-  const median = medianOfSorted(Float64Array.from(l.absmax).sort());
+  const median = selectMedian(new Float64Array(l.absmax));
   const byMagnitude: number[] = [], byFactor: number[] = [];
   for (let j = 0; j < d; j++) {
     if (l.absmax[j] >= t.activationMagnitude) byMagnitude.push(j);
@@ -35,7 +35,9 @@ export function activationFindings(l: LayerProfile, weightInputAbsmax: readonly 
   }
   const channels = [...new Set([...byMagnitude, ...byFactor])].sort((a, b) => l.absmax[b] - l.absmax[a] || a - b);
   if (!channels.length) return [];
-  const difficulty = median > 0 ? Math.max(...l.absmax) / median : null;
+  let maxAbs = 0;
+  for (const a of l.absmax) if (a > maxAbs) maxAbs = a;
+  const difficulty = median > 0 ? maxAbs / median : null;
   const few = channels.length <= Math.max(1, Math.floor(t.llmInt8MaxFraction * d));
   const smallest = Math.min(...channels.map((j) => l.absmax[j]));
   const llmint8: FindingFix = { kind: 'llmint8', threshold: thresholdBelow(smallest) };
@@ -48,7 +50,7 @@ export function activationFindings(l: LayerProfile, weightInputAbsmax: readonly 
     message: `${channels.length} of ${d} input channels of ${l.layer} are activation outliers (${byMagnitude.length} with absmax ≥ ${num(t.activationMagnitude)}, ${byFactor.length} above ${num(t.activationFactor)} × median ${num(median)}): ${channelList(channels)}; difficulty max/median ${num(difficulty)}${after}`,
     evidence: {
       channels, d, atMagnitude: byMagnitude.length, aboveFactor: byFactor.length, median, difficulty,
-      maxAbs: Math.max(...l.absmax), alpha: alpha?.alpha ?? null, activationDifficultyAfter: alpha?.activationDifficulty ?? null, weightDifficultyAfter: alpha?.weightDifficulty ?? null,
+      maxAbs, alpha: alpha?.alpha ?? null, activationDifficultyAfter: alpha?.activationDifficulty ?? null, weightDifficultyAfter: alpha?.weightDifficulty ?? null,
     },
     fix, alternatives: [few ? smooth : llmint8],
     advice: few ? `${channels.length} channels carry the outliers: keep them in float with LLM.int8() (threshold ${num(llmint8.threshold)}), the rest INT8` : `Migrate the difficulty into the weights with SmoothQuant (α = ${smooth.alpha}), then INT8 W8A8`,

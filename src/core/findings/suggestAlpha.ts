@@ -1,4 +1,4 @@
-import { medianOfSorted } from '../stats/maxOverMedian';
+import { selectMiddle } from './selectMedian';
 
 /** The α SmoothQuant is suggested with, and the difficulties it leaves behind. */
 export interface AlphaSuggestion {
@@ -12,12 +12,6 @@ export interface AlphaSuggestion {
 /** The α grid: from the paper's default 0.5 up to 0.9, in steps of 0.05. */
 const GRID = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9];
 
-function difficulty(values: Float64Array): number {
-  const sorted = Float64Array.from(values).sort();
-  const median = medianOfSorted(sorted);
-  return median > 0 ? sorted[sorted.length - 1] / median : Infinity;
-}
-
 /**
  * SmoothQuant's α from the measured channel absmax of the activation (`x`) and of the weight's
  * input channels (`w`). With s_j = x_j^α / w_j^(1−α) the activation channels become
@@ -30,20 +24,23 @@ function difficulty(values: Float64Array): number {
  */
 export function suggestAlpha(x: ArrayLike<number>, w: ArrayLike<number>, target: number): AlphaSuggestion | undefined {
   if (x.length !== w.length) return undefined;
-  const logs: number[] = [];
+  const logs = new Float64Array(x.length);
+  let n = 0, top = -Infinity;
   for (let j = 0; j < x.length; j++) {
-    if (x[j] > 0 && w[j] > 0 && Number.isFinite(x[j]) && Number.isFinite(w[j])) logs.push(Math.log(x[j]) + Math.log(w[j]));
+    if (!(x[j] > 0 && w[j] > 0 && Number.isFinite(x[j]) && Number.isFinite(w[j]))) continue;
+    const v = Math.log(x[j] * w[j]);
+    logs[n++] = v;
+    if (v > top) top = v;
   }
-  if (!logs.length) return undefined;
-  const xs = new Float64Array(logs.length), ws = new Float64Array(logs.length);
+  if (!n) return undefined;
+  // v ↦ v^p keeps the order of the channels, so the maximum and the two middle values of
+  // log(x_j·w_j) (numpy's median) are the same channels at every α: one selection serves all.
+  const [lo, hi] = selectMiddle(logs.subarray(0, n));
+  const difficultyAt = (p: number): number => Math.exp(p * top) / ((Math.exp(p * lo) + Math.exp(p * hi)) / 2);
   let last: AlphaSuggestion | undefined;
   for (const alpha of GRID) {
-    for (let j = 0; j < logs.length; j++) {
-      // log(x_j / s_j) = (1−α)(log x_j + log w_j); log(w_j · s_j) = α(log x_j + log w_j).
-      xs[j] = Math.exp((1 - alpha) * logs[j]);
-      ws[j] = Math.exp(alpha * logs[j]);
-    }
-    last = { alpha, activationDifficulty: difficulty(xs), weightDifficulty: difficulty(ws) };
+    // log(x_j / s_j) = (1−α)(log x_j + log w_j); log(w_j · s_j) = α(log x_j + log w_j).
+    last = { alpha, activationDifficulty: difficultyAt(1 - alpha), weightDifficulty: difficultyAt(alpha) };
     if (last.activationDifficulty <= target) return last;
   }
   return last;

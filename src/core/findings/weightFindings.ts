@@ -1,6 +1,5 @@
 import type { Finding, FindingFix, FindingThresholds } from '../../protocol/findingTypes';
 import type { TensorProfile } from '../../protocol/workerProtocol';
-import { medianOfSorted } from '../stats/maxOverMedian';
 import { channelList, db, fixLabel, num } from './findingText';
 
 /** log10 of the smallest normal number of the element types whose denormals are worth naming. */
@@ -23,8 +22,7 @@ function percent(x: number): string {
 }
 
 /** Channels whose absmax is at most `fraction` of the median channel's (0 counts as dead whatever the median). */
-function deadChannels(absmax: readonly number[], fraction: number): number[] {
-  const median = medianOfSorted(Float64Array.from(absmax).sort());
+function deadChannels(absmax: readonly number[], median: number, fraction: number): number[] {
   const limit = median * fraction;
   const out: number[] = [];
   for (let j = 0; j < absmax.length; j++) if (absmax[j] === 0 || absmax[j] <= limit) out.push(j);
@@ -66,7 +64,7 @@ export function weightFindings(t: TensorProfile, thresholds: FindingThresholds, 
   if (!ch) return out;
   const inputAbsmax = ch.input.absmax;
   if (inputAbsmax?.length) {
-    const dead = deadChannels(inputAbsmax, thresholds.deadFraction);
+    const dead = deadChannels(inputAbsmax, ch.input.median, thresholds.deadFraction);
     if (dead.length) {
       out.push(finding(base, {
         kind: 'dead-channels', severity: 'info',
