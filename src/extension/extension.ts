@@ -6,6 +6,13 @@ import { DecoderFolders } from './commands/DecoderFolders';
 import { ExportOnnxCommand } from './commands/ExportOnnxCommand';
 import { CHECKPOINT_VIEW_TYPES, CheckpointEditorProvider } from './editor/CheckpointEditorProvider';
 import { ModelActionService } from './editor/ModelActionService';
+import { FindingCodeActionProvider } from './findings/FindingCodeActionProvider';
+import { FINDING_COMMANDS, FindingCommands } from './findings/FindingCommands';
+import { FindingDiagnostics } from './findings/FindingDiagnostics';
+import { FindingHoverProvider } from './findings/FindingHoverProvider';
+import { FindingsService } from './findings/FindingsService';
+import { recommendations } from './findings/recommendations';
+import { ModelSymbolProvider } from './text/ModelSymbolProvider';
 import { ModelTextProvider } from './text/ModelTextProvider';
 import { ProfileService } from './profile/ProfileService';
 import { PruneFlow } from './quantize/PruneFlow';
@@ -47,21 +54,34 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
 
   const profiles = new ProfileService(context, worker);
   context.subscriptions.push(profiles);
+  const findings = new FindingsService(profiles);
+  context.subscriptions.push(findings);
   const actions = new ModelActionService(worker);
   context.subscriptions.push(actions);
   const editors = CheckpointEditorProvider.register(context, worker, profiles, actions);
   const outliers = OutliersViewProvider.register(context);
   ModelTextProvider.register(context, worker);
+  ModelSymbolProvider.register(context);
+  const diagnostics = FindingDiagnostics.register(context, findings);
+  FindingCodeActionProvider.register(context, diagnostics);
+  FindingHoverProvider.register(context, findings);
   const runner = new TransformRunner(ReportProvider.register(context));
   const quantize = new QuantizeFlow(worker, profiles, runner);
   RecipeCodeLensProvider.register(context);
   SampleModelCommand.register(context);
   ExportOnnxCommand.register(context, worker, runner, actions);
   DecoderFolders.register(context);
-  ModelCommands.register(context, worker, log, profiles, quantize, new PruneFlow(worker, runner), new BenchmarkCommands(context, worker, runner), new PlanFlow(worker, runner, quantize), actions);
+  const prune = new PruneFlow(worker, runner);
+  FindingCommands.register(context, findings, worker, quantize, prune);
+  ModelCommands.register(context, worker, log, profiles, quantize, prune, new BenchmarkCommands(context, worker, runner), new PlanFlow(worker, runner, quantize), actions);
   context.subscriptions.push(
     profiles.onDidProfile(({ uri, profile }) => outliers.showProfile(uri, profile)),
     profiles.onDidCalibrate(({ uri, profile }) => outliers.showCalibration(uri, profile)),
+    findings.onDidChange((uri) => {
+      const recs = recommendations(findings.peek(uri)?.report);
+      editors.showFindings(uri, recs);
+      outliers.showFindings(uri, recs);
+    }),
     outliers.onDidRequestReveal(async ({ uri, layer }) => {
       // Heatmap rows are layers; the editor's table is by tensor, and ONNX layers name their weight.
       const cached = await profiles.cached(uri);
@@ -80,7 +100,7 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
   return {
     workerPid: () => worker.pid,
     ping: () => worker.request('ping', {}),
-    commandIds: COMMAND_IDS,
+    commandIds: [...COMMAND_IDS, FINDING_COMMANDS.applyRecommended],
     viewTypes: CHECKPOINT_VIEW_TYPES,
     profile: async (uri) => {
       const r = await profiles.profile(uri);

@@ -3,6 +3,7 @@
  * the other; `type` discriminates. No `any` crosses this boundary.
  */
 import type { BenchReport } from './benchTypes';
+import type { Finding, FindingFix } from './findingTypes';
 import type { HeatmapData, ModelProfile, ModelSummary, WeightProfile } from './workerProtocol';
 
 /** The actions the checkpoint editor can offer on a model. */
@@ -14,6 +15,12 @@ export type ActionAvailability = { readonly offered: true } | { readonly offered
 /** What applies to one model, derived from its summary and its rewritable layers. */
 export type ModelActions = { readonly [A in ModelAction]: ActionAvailability };
 
+/** A finding as the webviews show it: with each fix's label, and whether a button can run it. */
+export interface Recommendation {
+  readonly finding: Finding;
+  readonly fixes: readonly { readonly label: string; readonly fix: FindingFix; readonly runs: boolean }[];
+}
+
 /** Host → checkpoint editor. */
 export type EditorHostMessage =
   | { readonly type: 'loading'; readonly fileName: string }
@@ -24,13 +31,17 @@ export type EditorHostMessage =
   | { readonly type: 'profile'; readonly profile: WeightProfile; readonly fromCache: boolean }
   | { readonly type: 'modelProfile'; readonly profile: ModelProfile; readonly fromCache: boolean }
   /** Select and scroll to a tensor (from the Outliers view, say). */
-  | { readonly type: 'reveal'; readonly tensor: string };
+  | { readonly type: 'reveal'; readonly tensor: string }
+  /** The model's findings, most severe first (empty when there are none or they went stale). */
+  | { readonly type: 'findings'; readonly recommendations: readonly Recommendation[] };
 
 /** Checkpoint editor → host. */
 export type EditorWebviewMessage =
   | { readonly type: 'ready' }
   | { readonly type: 'reload' }
-  | { readonly type: 'command'; readonly command: ModelAction; readonly layer?: string };
+  | { readonly type: 'command'; readonly command: ModelAction; readonly layer?: string }
+  /** Run a finding's fix on its layer (the Recommendations section's buttons). */
+  | { readonly type: 'applyFix'; readonly layer: string; readonly fix: FindingFix };
 
 /** Host → outliers view. */
 export type OutliersHostMessage =
@@ -44,13 +55,19 @@ export type OutliersHostMessage =
       readonly activations?: HeatmapData;
       /** Which of the two to show first. */
       readonly show: 'weights' | 'activations';
-    };
+    }
+  /** The shown model's findings: heatmap rows whose layers have one get a badge. */
+  | { readonly type: 'findings'; readonly recommendations: readonly Recommendation[] };
 
 /** Outliers view → host. */
 export type OutliersWebviewMessage =
   | { readonly type: 'ready' }
   /** The user clicked a cell of heatmap row `row`. */
-  | { readonly type: 'reveal'; readonly source: 'weights' | 'activations'; readonly row: number };
+  | { readonly type: 'reveal'; readonly source: 'weights' | 'activations'; readonly row: number }
+  /** Run a finding's fix on its layer. */
+  | { readonly type: 'applyFix'; readonly layer: string; readonly fix: FindingFix }
+  /** Reveal a layer named by a finding. */
+  | { readonly type: 'revealLayer'; readonly layer: string };
 
 /** Host → benchmark page. */
 export type BenchHostMessage = { readonly type: 'report'; readonly report: BenchReport; readonly savedAs?: string };

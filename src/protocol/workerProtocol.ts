@@ -64,6 +64,15 @@ export interface HeatmapData {
   readonly maxChannels: number;
 }
 
+/** A tensor that an embedding lookup and a MatMul/Gemm both read: a tied embedding. */
+export interface SharedWeight {
+  readonly tensor: string;
+  /** The Gather nodes that look rows up. */
+  readonly lookups: readonly string[];
+  /** The MatMul/Gemm nodes that multiply by it (directly or transposed). */
+  readonly layers: readonly string[];
+}
+
 /** What `profileWeights` returns. */
 export interface WeightProfile {
   readonly path: string;
@@ -73,6 +82,8 @@ export interface WeightProfile {
   readonly skipped: number;
   /** Weight input-channel absmax of every 2-D weight, for the Outliers view. */
   readonly heatmap: HeatmapData;
+  /** Tied embeddings (ONNX graphs); absent in profiles cached before it was recorded. */
+  readonly shared?: readonly SharedWeight[];
   readonly elapsedMs: number;
 }
 

@@ -1,3 +1,4 @@
+import { shortName } from '../../src/protocol/shortName';
 import type { LayerProfile, ModelProfile } from '../../src/protocol/workerProtocol';
 import { h } from '../shared/vscodeApi';
 import { numberColumn, VirtualTable } from '../shared/VirtualTable';
@@ -16,7 +17,7 @@ export function layerSection(profile: ModelProfile, fromCache: boolean, onSelect
   const table = new VirtualTable<LayerProfile>(
     [
       { title: 'Rank', text: (l) => (l.rank ? String(l.rank) : '–'), key: (l) => l.rank ?? Infinity, align: 'right', width: 'minmax(3.5em, 0.5fr)' },
-      { title: 'Layer', text: (l) => l.layer, width: 'minmax(12em, 3fr)' },
+      { title: 'Layer', text: (l) => l.layer, display: (l) => shortName(l.layer, 40), width: 'minmax(12em, 3fr)' },
       { title: 'd', text: (l) => String(l.d), key: (l) => l.d, align: 'right', width: 'minmax(3.5em, 0.6fr)' },
       numberColumn('Act. absmax', (l) => Math.max(...l.absmax)),
       { title: `≥${c.threshold}`, text: (l) => String(l.outliers.int8), key: (l) => l.outliers.int8, align: 'right', width: 'minmax(3.5em, 0.6fr)' },

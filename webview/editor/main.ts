@@ -12,9 +12,11 @@ import '@vscode-elements/elements/dist/vscode-table-header-cell/index.js';
 import '@vscode-elements/elements/dist/vscode-table-body/index.js';
 import '@vscode-elements/elements/dist/vscode-table-row/index.js';
 import '@vscode-elements/elements/dist/vscode-table-cell/index.js';
-import type { EditorHostMessage, EditorWebviewMessage, ModelAction, ModelActions } from '../../src/protocol/webviewProtocol';
+import type { EditorHostMessage, EditorWebviewMessage, ModelAction, ModelActions, Recommendation } from '../../src/protocol/webviewProtocol';
 import type { ModelProfile, ModelSummary, TensorProfile, TensorSummary, ValueSummary, WeightProfile } from '../../src/protocol/workerProtocol';
 import { formatBytes, formatCount, h, vscodeApi } from '../shared/vscodeApi';
+import { shortName } from '../../src/protocol/shortName';
+import { recommendationsSection } from '../shared/recommendations';
 import { numberColumn, VirtualTable } from '../shared/VirtualTable';
 import { renderDtypeChart } from './dtypeChart';
 import { layerSection } from './layerTable';
@@ -89,7 +91,8 @@ function tensorTable(tensors: readonly TensorSummary[]): HTMLElement {
   };
   table = new VirtualTable<TensorSummary>(
     [
-      { title: 'Name', text: (t) => t.name, width: 'minmax(14em, 4fr)' },
+      // Exporters name initializers after their subgraph path: shown short, the full name in the tooltip.
+      { title: 'Name', text: (t) => t.name, display: (t) => shortName(t.name, 48), width: 'minmax(14em, 4fr)' },
       { title: 'DType', text: (t) => t.dtype, width: 'minmax(5em, 1fr)' },
       { title: 'Shape', text: (t) => shape(t.shape), key: (t) => t.elements, width: 'minmax(7em, 1.5fr)' },
       { title: 'Elements', text: (t) => formatCount(t.elements), tooltip: (t) => String(t.elements), key: (t) => t.elements, align: 'right', width: 'minmax(5em, 1fr)' },
@@ -151,6 +154,13 @@ function applyProfile(profile: WeightProfile, fromCache: boolean): void {
 }
 
 let layersSlot: HTMLElement | undefined;
+let findingsSlot: HTMLElement | undefined;
+let recommendations: readonly Recommendation[] = [];
+
+function applyFindings(recs: readonly Recommendation[]): void {
+  recommendations = recs;
+  findingsSlot?.replaceChildren(recommendationsSection(recs, { apply: (layer, fix) => api.postMessage({ type: 'applyFix', layer, fix }), reveal: (layer, tensor) => reveal(tensor ?? layer) }));
+}
 
 function applyModelProfile(profile: ModelProfile, fromCache: boolean): void {
   applyProfile(profile.weights, fromCache);
@@ -208,10 +218,12 @@ function renderSummary(s: ModelSummary): void {
     parts.push(h('section', { class: 'dtypes', 'aria-label': 'Parameters by element type' }, h('h2', {}, 'Parameters by element type'), h('div', { class: 'chart-box' }, canvas)));
     queueMicrotask(() => renderDtypeChart(canvas, s.dtypes));
   }
+  findingsSlot = h('div', { class: 'findings-slot' });
   layersSlot = h('div', { class: 'layers-slot' });
-  parts.push(layersSlot);
+  parts.push(findingsSlot, layersSlot);
   if (s.tensors.length) parts.push(tensorTable(s.tensors));
   app.replaceChildren(...parts);
+  applyFindings(recommendations);
 }
 
 let toolbar: HTMLElement | undefined;
@@ -258,6 +270,9 @@ window.addEventListener('message', (event: MessageEvent<EditorHostMessage>) => {
       break;
     case 'reveal':
       reveal(m.tensor);
+      break;
+    case 'findings':
+      applyFindings(m.recommendations);
       break;
   }
 });

@@ -5,9 +5,11 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { Chart, LinearScale, Tooltip, type ActiveElement, type ChartEvent } from 'chart.js';
 import { MatrixController, MatrixElement } from 'chartjs-chart-matrix';
-import type { OutliersHostMessage, OutliersWebviewMessage } from '../../src/protocol/webviewProtocol';
+import type { OutliersHostMessage, OutliersWebviewMessage, Recommendation } from '../../src/protocol/webviewProtocol';
+import { shortName } from '../../src/protocol/shortName';
 import type { HeatmapData } from '../../src/protocol/workerProtocol';
 import { formatNumber, fullNumber } from '../shared/formatNumber';
+import { recommendationsSection } from '../shared/recommendations';
 import { h, themeColor, vscodeApi } from '../shared/vscodeApi';
 
 Chart.register(MatrixController, MatrixElement, LinearScale, Tooltip);
@@ -18,6 +20,8 @@ const api = vscodeApi<OutliersWebviewMessage>();
 const app = document.getElementById('app') as HTMLElement;
 let chart: Chart<'matrix'> | undefined;
 let last: Extract<OutliersHostMessage, { type: 'heatmap' }> | undefined;
+let shown: Source = 'weights';
+let recs: readonly Recommendation[] = [];
 
 interface Cell {
   readonly x: number;
@@ -81,6 +85,7 @@ function toggle(source: Source, current: Source, available: boolean): HTMLElemen
 
 function render(msg: Extract<OutliersHostMessage, { type: 'heatmap' }>, source: Source): void {
   last = msg;
+  shown = source;
   const m: HeatmapData | undefined = msg[source];
   chart?.destroy();
   chart = undefined;
@@ -105,12 +110,16 @@ function render(msg: Extract<OutliersHostMessage, { type: 'heatmap' }>, source: 
     hi = Math.max(hi, v);
   });
   const span = hi > lo ? hi - lo : 1;
+  // A row whose layers have a finding gets a badge (●) before its label.
+  const flaggedLayers = new Set(recs.map((r) => r.finding.layer));
+  const flagged = (y: number): boolean => (m.members[y] ?? [m.layers[y]]).some((l) => flaggedLayers.has(l));
   app.replaceChildren(
     bar,
-    h('div', { class: 'heatmap-title' }, `${msg.model}: ${what} (log10${pooled}). Click a cell to reveal its layer.`),
+    h('div', { class: 'heatmap-title' }, `${msg.model}: ${what} (log10${pooled}). Click a cell to reveal its layer.${flaggedLayers.size ? ' ● marks layers with a recommendation.' : ''}`),
     legend(lo, hi),
     h('div', { class: 'heatmap-box' }, canvas),
     status,
+    recommendationsSection(recs, { apply: (layer, fix) => api.postMessage({ type: 'applyFix', layer, fix }), reveal: (layer) => api.postMessage({ type: 'revealLayer', layer }) }),
   );
   const fg = themeColor('--vscode-foreground', '#ccc');
   const focus = themeColor('--vscode-focusBorder', '#007fd4');
@@ -146,7 +155,7 @@ function render(msg: Extract<OutliersHostMessage, { type: 'heatmap' }>, source: 
           afterBuildTicks: (axis) => {
             axis.ticks = m.layers.map((_, i) => ({ value: i }));
           },
-          ticks: { color: fg, autoSkip: true, callback: (v) => m.layers[Number(v)]?.slice(-28) ?? '' },
+          ticks: { color: fg, autoSkip: true, callback: (v) => (m.layers[Number(v)] === undefined ? '' : `${flagged(Number(v)) ? '● ' : ''}${shortName(m.layers[Number(v)], 28)}`) },
         },
       },
       plugins: {
@@ -192,7 +201,10 @@ function render(msg: Extract<OutliersHostMessage, { type: 'heatmap' }>, source: 
 window.addEventListener('message', (event: MessageEvent<OutliersHostMessage>) => {
   const m = event.data;
   if (m.type === 'empty') renderEmpty(m.reason);
-  else render(m, m.show);
+  else if (m.type === 'findings') {
+    recs = m.recommendations;
+    if (last) render(last, shown);
+  } else render(m, m.show);
 });
 
 api.postMessage({ type: 'ready' });

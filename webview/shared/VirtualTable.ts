@@ -6,6 +6,8 @@ export interface Column<Row> {
   readonly title: string;
   /** Cell text. */
   readonly text: (row: Row) => string;
+  /** What the cell shows when it differs from the text (a long name shortened); filters and the tooltip keep the text. */
+  readonly display?: (row: Row) => string;
   /** Sort key; numbers sort numerically. Defaults to the text. */
   readonly key?: (row: Row) => number | string;
   /** Tooltip of a cell (the full value of a number shortened to fit); defaults to the text. */
@@ -147,7 +149,7 @@ export class VirtualTable<Row> {
       const el = h('div', { class: `vt-row${i === this.selected ? ' selected' : ''}`, role: 'row', 'aria-rowindex': String(i + 1), 'aria-selected': String(i === this.selected) });
       for (const c of this.columns) {
         const text = c.text(row);
-        el.append(h('div', { class: `vt-cell ${c.align === 'right' ? 'right' : ''}`, role: 'gridcell', title: c.tooltip?.(row) || text }, text));
+        el.append(h('div', { class: `vt-cell ${c.align === 'right' ? 'right' : ''}`, role: 'gridcell', title: c.tooltip?.(row) || text }, c.display?.(row) ?? text));
       }
       el.addEventListener('click', () => this.select(i));
       el.addEventListener('dblclick', () => this.onActivate?.(row));

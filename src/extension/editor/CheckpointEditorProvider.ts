@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { EditorHostMessage, EditorWebviewMessage } from '../../protocol/webviewProtocol';
+import type { EditorHostMessage, EditorWebviewMessage, Recommendation } from '../../protocol/webviewProtocol';
 import { WorkerRequestError, type WorkerClient } from '../client/WorkerClient';
 import { Disposable } from '../Disposable';
 import type { ProfileService } from '../profile/ProfileService';
@@ -57,6 +57,11 @@ export class CheckpointEditorProvider extends Disposable implements vscode.Custo
     this.postTo(uri, { type: 'reveal', tensor });
   }
 
+  /** Shows `uri`'s findings in its editors' Recommendations section. */
+  showFindings(uri: vscode.Uri, recommendations: readonly Recommendation[]): void {
+    this.postTo(uri, { type: 'findings', recommendations });
+  }
+
   private postTo(uri: vscode.Uri, message: EditorHostMessage): void {
     for (const p of this.panels.get(uri.toString()) ?? []) void p.webview.postMessage(message);
   }
@@ -98,6 +103,9 @@ export class CheckpointEditorProvider extends Disposable implements vscode.Custo
           break;
         case 'command':
           void vscode.commands.executeCommand(commandFor(m.command), document.uri, ...(m.layer ? [m.layer] : []));
+          break;
+        case 'applyFix':
+          void vscode.commands.executeCommand('quantscope.applyFinding', document.uri, m.layer, m.fix);
           break;
       }
     });

@@ -5,11 +5,18 @@ import { WorkerRequestError, type WorkerClient } from '../client/WorkerClient';
 import { Disposable } from '../Disposable';
 import { ResultCache } from './ResultCache';
 
+/** The file as it was when a profile read it: a result whose stamp differs from the file now is stale. */
+export interface FileStamp {
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
 /** A weight profile and where it came from. */
 export interface ProfileResult {
   readonly uri: vscode.Uri;
   readonly profile: WeightProfile;
   readonly fromCache: boolean;
+  readonly stamp?: FileStamp;
 }
 
 /** A whole-model profile (weights, activations, sensitivity) and where it came from. */
@@ -17,6 +24,11 @@ export interface ModelProfileResult {
   readonly uri: vscode.Uri;
   readonly profile: ModelProfile;
   readonly fromCache: boolean;
+  readonly stamp?: FileStamp;
+}
+
+function stampOf(key: { readonly size: number; readonly mtimeMs: number }): FileStamp {
+  return { size: key.size, mtimeMs: key.mtimeMs };
 }
 
 /** Where calibration inputs come from: files (`.npy`/`.npz`/`.pb`, or a `.txt` with its tokenizer), or none for generated inputs. */
@@ -65,7 +77,8 @@ export class ProfileService extends Disposable {
   }
 
   private settings(): Record<string, unknown> {
-    return { groupSize: 128, version: 1 };
+    // version 2: profiles record tied embeddings (`shared`).
+    return { groupSize: 128, version: 2 };
   }
 
   /** The cached profile of `uri`, if the file has not changed since it was profiled; `announce` shows it in the editor and views. */
@@ -74,7 +87,7 @@ export class ProfileService extends Disposable {
       const key = await ResultCache.keyFor('weights', uri.fsPath, this.settings());
       const profile = await this.cache.get<WeightProfile>(key);
       if (!profile) return undefined;
-      const result = { uri, profile, fromCache: true };
+      const result = { uri, profile, fromCache: true, stamp: stampOf(key) };
       if (announce) this.onDidProfileEmitter.fire(result);
       return result;
     } catch {
@@ -88,7 +101,7 @@ export class ProfileService extends Disposable {
       const key = await ResultCache.keyFor('model', uri.fsPath, { ...calibrationSettings(source), version: 1 });
       const profile = await this.cache.get<ModelProfile>(key);
       if (!profile) return undefined;
-      const result = { uri, profile, fromCache: true };
+      const result = { uri, profile, fromCache: true, stamp: stampOf(key) };
       if (announce) this.onDidCalibrateEmitter.fire(result);
       return result;
     } catch {
@@ -111,9 +124,9 @@ export class ProfileService extends Disposable {
     try {
       const profile = await this.withProgress(`Calibrating ${name}`, (token, onProgress) => this.worker.request('calibrate', { path: uri.fsPath, ...settings }, { token, onProgress }));
       await this.cache.set(key, profile).catch(() => undefined);
-      const result = { uri, profile, fromCache: false };
+      const result = { uri, profile, fromCache: false, stamp: stampOf(key) };
       // Weights first, so views that show both end on the calibration.
-      this.onDidProfileEmitter.fire({ uri, profile: profile.weights, fromCache: false });
+      this.onDidProfileEmitter.fire({ uri, profile: profile.weights, fromCache: false, stamp: stampOf(key) });
       this.onDidCalibrateEmitter.fire(result);
       return result;
     } catch (e) {
@@ -153,7 +166,7 @@ export class ProfileService extends Disposable {
     try {
       const profile = await this.withProgress(`Profiling ${name}`, (token, onProgress) => this.worker.request('profileWeights', { path: uri.fsPath, groupSize: 128 }, { token, onProgress }));
       await this.cache.set(key, profile).catch(() => undefined);
-      const result = { uri, profile, fromCache: false };
+      const result = { uri, profile, fromCache: false, stamp: stampOf(key) };
       this.onDidProfileEmitter.fire(result);
       return result;
     } catch (e) {

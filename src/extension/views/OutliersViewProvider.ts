@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { OutliersHostMessage, OutliersWebviewMessage } from '../../protocol/webviewProtocol';
+import type { OutliersHostMessage, OutliersWebviewMessage, Recommendation } from '../../protocol/webviewProtocol';
 import type { HeatmapData, ModelProfile, WeightProfile } from '../../protocol/workerProtocol';
 import { Disposable } from '../Disposable';
 import { webviewHtml } from '../webviewHtml';
@@ -20,6 +20,7 @@ export class OutliersViewProvider extends Disposable implements vscode.WebviewVi
   static readonly viewId = 'quantscope.outliers';
   private view: vscode.WebviewView | undefined;
   private current: { uri: vscode.Uri; weights?: HeatmapData; activations?: HeatmapData } | undefined;
+  private findings: { readonly uri: vscode.Uri; readonly message: OutliersHostMessage } | undefined;
   private last: OutliersHostMessage = { type: 'empty', reason: 'Open a model and run "Quantscope: Profile Model" to see its outlier channels here.' };
   private readonly onDidRequestRevealEmitter = this._register(new vscode.EventEmitter<RevealRequest>());
   /** Fires when the user clicks a heatmap cell. */
@@ -49,10 +50,17 @@ export class OutliersViewProvider extends Disposable implements vscode.WebviewVi
     this.update('activations');
   }
 
+  /** Badges the heatmap rows of `uri`'s layers that have findings, and lists the findings. */
+  showFindings(uri: vscode.Uri, recommendations: readonly Recommendation[]): void {
+    this.findings = { uri, message: { type: 'findings', recommendations } };
+    if (this.current?.uri.toString() === uri.toString()) void this.view?.webview.postMessage(this.findings.message);
+  }
+
   private update(show: 'weights' | 'activations'): void {
     if (!this.current) return;
     const { uri, weights, activations } = this.current;
     this.post({ type: 'heatmap', model: path.basename(uri.fsPath), show, ...(weights ? { weights } : {}), ...(activations ? { activations } : {}) });
+    if (this.findings?.uri.toString() === uri.toString()) void this.view?.webview.postMessage(this.findings.message);
   }
 
   private post(message: OutliersHostMessage): void {
@@ -69,6 +77,13 @@ export class OutliersViewProvider extends Disposable implements vscode.WebviewVi
         switch (m.type) {
           case 'ready':
             void view.webview.postMessage(this.last);
+            if (this.findings && this.findings.uri.toString() === this.current?.uri.toString()) void view.webview.postMessage(this.findings.message);
+            break;
+          case 'applyFix':
+            if (this.current) void vscode.commands.executeCommand('quantscope.applyFinding', this.current.uri, m.layer, m.fix);
+            break;
+          case 'revealLayer':
+            if (this.current) this.onDidRequestRevealEmitter.fire({ uri: this.current.uri, layer: m.layer });
             break;
           case 'reveal': {
             const layer = this.current?.[m.source]?.members[m.row]?.[0];

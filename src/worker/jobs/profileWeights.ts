@@ -1,5 +1,6 @@
 import type { TensorInfo } from '../../core/formats/Checkpoint';
 import { openCheckpoint } from '../../core/formats/registry';
+import { sharedWeights } from '../../core/findings/sharedWeights';
 import { weightUses } from '../../core/onnx/weightLayouts';
 import { channelHeatmap, type HeatmapRow } from '../../core/stats/channelHeatmap';
 import { computeTensorStats, StatsCancelledError } from '../../core/stats/computeTensorStats';
@@ -52,5 +53,5 @@ export async function profileWeights(params: ProfileWeightsParams, ctx: JobConte
     }
     doneElements += t.elements;
   }
-  return { path: params.path, format: checkpoint.format, tensors, skipped, heatmap: channelHeatmap(rows), elapsedMs: performance.now() - t0 };
+  return { path: params.path, format: checkpoint.format, tensors, skipped, heatmap: channelHeatmap(rows), shared: sharedWeights(checkpoint.graph, new Set(selected.map((t) => t.name))), elapsedMs: performance.now() - t0 };
 }
