@@ -98,7 +98,8 @@ function checkShapes(source: DecoderSource, names: readonly string[], bits: 4 | 
   const pack = gptqPack(bits);
   for (const name of names) {
     const t = source.tensor(name);
-    const [out, inp] = t?.shape ?? [0, 0];
+    if (!t) throw new FormatError(`${basename(source.path)} stores ${name} packed already; quantize the float checkpoint instead`, { format: 'decoder' });
+    const [out, inp] = t.shape;
     if (out % pack !== 0 || inp % pack !== 0) throw new RangeError(`${name} is ${out}×${inp}: the GPTQ layout at ${bits} bits needs both dimensions to be multiples of ${pack}`);
   }
 }

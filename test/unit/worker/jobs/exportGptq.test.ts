@@ -3,12 +3,14 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { buildDecoder, openDecoderSource } from '../../../../src/core/decoder';
 import { openCheckpoint } from '../../../../src/core/formats/registry';
 import { TargetExistsError } from '../../../../src/core/io/atomicWrite';
 import { readTensor } from '../../../../src/core/tensor/TensorReader';
 import { dequantize, quantizeRtn } from '../../../../src/core/quant';
 import { CancelledError, QUIET_JOB, type JobContext } from '../../../../src/worker/jobs/JobContext';
 import { exportGptq } from '../../../../src/worker/jobs/exportGptq';
+import { DecoderRunner, reference, relativeError } from '../../core/decoder/decoderRuns';
 import { fixture } from '../../support/paths';
 
 const dir = mkdtempSync(join(tmpdir(), 'quantscope-gptq-'));
@@ -100,4 +102,31 @@ test('a cancelled export leaves nothing; bad settings are named', async () => {
   }
   await assert.rejects(exportGptq({ path: folder, bits: 3 as 4 }, QUIET_JOB), /4 or 8 bits, not 3/);
   await assert.rejects(exportGptq({ path: folder, groupSize: 0 }, QUIET_JOB), /positive integer or −1/);
+});
+
+test('a written GPTQ folder opens as a decoder source: projections read dequantized, the built graph runs close to the float reference', async () => {
+  const r = await exportGptq({ path: folder, bits: 8, groupSize: 32, calibration: { samples: 2, sequenceLength: 16 }, output: join(dir, 'llama-gptq-8') }, QUIET_JOB);
+  const source = await openDecoderSource(r.output);
+  const name = 'model.layers.1.mlp.down_proj.weight';
+  assert.equal(source.tensor(name), undefined);
+  const packed = await tensorsOf(join(r.output, 'model.safetensors'));
+  const qw = packed.get('model.layers.1.mlp.down_proj.qweight')!, qz = packed.get('model.layers.1.mlp.down_proj.qzeros')!, sc = packed.get('model.layers.1.mlp.down_proj.scales')!;
+  const [nOut, nIn] = [source.config.hiddenSize, source.config.intermediateSize];
+  const W = await source.read(name);
+  for (const [o, i] of [[0, 0], [5, 37], [31, 95]]) {
+    const g = Math.floor(i / 32);
+    const code = (qw.bytes.readUInt32LE(4 * (Math.floor(i / 4) * nOut + o)) >>> (8 * (i % 4))) & 255;
+    const zero = ((qz.bytes.readUInt32LE(4 * (g * (nOut / 4) + Math.floor(o / 4))) >>> (8 * (o % 4))) & 255) + 1;
+    assert.equal(W[o * nIn + i], Math.fround(half(sc.bytes.readUInt16LE(2 * (g * nOut + o))) * (code - zero)));
+  }
+  const ref = reference('llama');
+  const runner = await DecoderRunner.open(await buildDecoder(source), source.config);
+  try {
+    const out = await runner.step([ref.tokens], runner.emptyCache(), 0);
+    const err = relativeError(out.logits, ref.logits.flat());
+    assert.ok(err > 0 && err < 0.05, `8-bit GPTQ logits off the float reference by ${err}`);
+  } finally {
+    await runner.release();
+  }
+  await assert.rejects(exportGptq({ path: r.output, rounding: 'rtn' }, QUIET_JOB), /packed already/);
 });
