@@ -20,7 +20,7 @@ export interface GptqSettings {
  * points stored minus one), the one Transformers' loaders expect. With act-order the groups are
  * still contiguous runs of input channels (`static_groups`), so `g_idx` is ⌊i / group_size⌋ and
  * loaders need no reordering. `true_sequential` is false: every layer's Hessian is measured on
- * the unquantized model.
+ * the unquantized model. `lm_head: false`: the output head stays in float.
  */
 export function gptqQuantizationConfig(s: GptqSettings): Record<string, unknown> {
   return {
@@ -32,6 +32,7 @@ export function gptqQuantizationConfig(s: GptqSettings): Record<string, unknown>
     static_groups: s.actOrder,
     sym: s.symmetric,
     true_sequential: false,
+    lm_head: false,
     checkpoint_format: 'gptq',
     meta: { quantizer: [s.quantizer] },
   };

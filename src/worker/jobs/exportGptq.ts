@@ -199,6 +199,7 @@ export async function exportGptq(params: GptqExportParams, ctx: JobContext): Pro
   const folder = dirname(configPath);
   const output = params.output ?? gptqOutputFolder(folder, s.bits, s.groupSize);
   if (existsSync(output)) throw new TargetExistsError(`${output} already exists; choose another folder`);
+  if (!existsSync(dirname(output))) throw new FormatError(`${dirname(output)}, where ${basename(output)} would go, does not exist`);
   const names = decoderTensors(source.config).map((t) => t.name).filter((n) => PROJECTION.test(n));
   checkShapes(source, names, s.bits);
 

@@ -86,7 +86,7 @@ test('GPTQ with Hessians from the built decoder graph; a second run is numbered 
   assert.ok(r.layers.every((l) => l.rounding === 'gptq' && l.relativeError !== undefined && l.relativeError < 1e-3), JSON.stringify(r.layers));
   assert.ok(r.calibrationBatches > 0);
   const q = (JSON.parse(readFileSync(join(r.output, 'config.json'), 'utf8')) as { quantization_config: Record<string, unknown> }).quantization_config;
-  assert.deepEqual([q.bits, q.group_size, q.desc_act, q.static_groups, q.sym], [8, -1, true, true, true]);
+  assert.deepEqual([q.bits, q.group_size, q.desc_act, q.static_groups, q.sym, q.lm_head], [8, -1, true, true, true, false]);
   const again = await exportGptq({ path: folder, bits: 8, groupSize: -1, rounding: 'rtn' }, QUIET_JOB);
   assert.equal(again.output, `${folder}-gptq-8bit-perchannel-1`);
   await assert.rejects(exportGptq({ path: folder, output: r.output, rounding: 'rtn' }, QUIET_JOB), TargetExistsError);
@@ -102,6 +102,7 @@ test('a cancelled export leaves nothing; bad settings are named', async () => {
   }
   await assert.rejects(exportGptq({ path: folder, bits: 3 as 4 }, QUIET_JOB), /4 or 8 bits, not 3/);
   await assert.rejects(exportGptq({ path: folder, groupSize: 0 }, QUIET_JOB), /positive integer or −1/);
+  await assert.rejects(exportGptq({ path: folder, rounding: 'rtn', output: join(dir, 'no', 'such') }, QUIET_JOB), /where such would go, does not exist/);
 });
 
 test('a written GPTQ folder opens as a decoder source: projections read dequantized, the built graph runs close to the float reference', async () => {
