@@ -110,12 +110,19 @@ export function packGptq(layer: GptqLinear): GptqPacked {
   for (let i = 0; i < nIn; i++) if (!(gIdx[i] >= 0 && gIdx[i] < groups)) throw new RangeError(`g_idx[${i}] = ${gIdx[i]} is outside [0, ${groups})`);
 
   const qweight = new Int32Array((nIn / pack) * nOut);
-  for (let o = 0; o < nOut; o++) {
-    const row = o * nIn;
-    for (let i = 0; i < nIn; i++) {
-      const c = codes[row + i];
-      if (c > maxq) throw new RangeError(`code ${c} at [${o}, ${i}] does not fit in ${bits} bits`);
-      qweight[((i / pack) | 0) * nOut + o] |= c << (bits * (i % pack));
+  // Word row by word row, so that writes are sequential and each output row's run of `pack`
+  // codes is read at once (the rows a word row touches stay in cache for the next one).
+  for (let w = 0, i0 = 0; i0 < nIn; w++, i0 += pack) {
+    const base = w * nOut;
+    for (let o = 0; o < nOut; o++) {
+      const at = o * nIn + i0;
+      let word = 0;
+      for (let k = 0; k < pack; k++) {
+        const c = codes[at + k];
+        if (c > maxq) throw new RangeError(`code ${c} at [${o}, ${i0 + k}] does not fit in ${bits} bits`);
+        word |= c << (bits * k);
+      }
+      qweight[base + o] = word;
     }
   }
   const perRow = nOut / pack;
