@@ -23,6 +23,8 @@ import { CALIBRATION_OPTIONS, LAYERS_OPTION, OUTPUT_OPTION, OVERWRITE_OPTION } f
 import { parseArgs, UsageError, type ParsedArgs } from './parseArgs';
 import { renderQuantize } from './renderQuantize';
 import { runCommand } from './runCommand';
+import { runQuantizeGptq } from './quantizeGptq';
+import { parseQuantizeTarget, TO_OPTION } from './quantizeTarget';
 import { PROCESS_OUTPUT, runCliJob, type CliOutput } from './runCliJob';
 
 /** The options every quantization method takes; the methods' own come from the method table. */
@@ -30,6 +32,7 @@ function generalOptions(table: CliMethodTable): readonly OptionSpec[] {
   return [
     { name: 'method', kind: 'enum', values: methodsOf(table, 'quantize').map((m) => m.name), help: 'The quantization method (required unless --recipe)' },
     LAYERS_OPTION,
+    TO_OPTION,
     OUTPUT_OPTION,
     OVERWRITE_OPTION,
     { name: 'recipe', kind: 'string', placeholder: 'FILE', help: 'Apply a plan recipe (*.qrecipe.yaml); its model is relative to the recipe file unless MODEL.onnx is given' },
@@ -67,6 +70,7 @@ export function quantizeSpec(table: CliMethodTable): CommandSpec {
     'quantize model.onnx --method gptq --bits 4 --group 128 --calib inputs.npz',
     'quantize model.onnx --method plan --budget-bits 5 --plan-only > model.qrecipe.yaml',
     'quantize model.onnx --recipe model.qrecipe.yaml -o model.mixed.onnx',
+    'quantize ./Llama-3.2-1B --to safetensors-gptq --bits 4 --group 128 --calib wiki.txt --tokenizer ./Llama-3.2-1B/tokenizer.json',
   ],
   };
 }
@@ -167,6 +171,8 @@ export async function quantizeParamsFromArgs(argv: readonly string[]): Promise<Q
 export const QUANTIZE_COMMAND: CliCommand = {
   spec: QUANTIZE_SPEC,
   run: async (args, output) => {
+    const to = args.string('to');
+    if (to !== undefined && parseQuantizeTarget(to).kind === 'safetensors-gptq') return runQuantizeGptq(args, await calibrationFromArgs(args), output);
     const params = await quantizeParams(args);
     if (args.has('plan-only') && params.budget) {
       const planParams: PlanParams = dropUndefined({ path: params.path, budget: params.budget, calibration: params.calibration, layers: params.layers });

@@ -6,6 +6,7 @@ import { ggmlBlockType } from '../tensor/ggmlBlocks';
 import { readTensorChunks } from '../tensor/TensorReader';
 import type { DecoderConfig } from './DecoderConfig';
 import { canonicalName, decoderTensors, storedName, type TensorNaming } from './decoderTensors';
+import { findGptqPacked, readGptqWeight, type GptqCheckpointInfo, type GptqPackedTensors } from './gptqPackedWeight';
 import { unpermuteRotary } from './unpermuteRotary';
 
 /**
@@ -61,6 +62,8 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 export class CheckpointDecoderSource implements DecoderSource {
   private readonly byName = new Map<string, TensorInfo>();
   private readonly rotaryHeads = new Map<string, number>();
+  /** Projections stored in the GPTQ layout, dequantized when read. */
+  private readonly packed = new Map<string, { readonly tensors: GptqPackedTensors; readonly inFeatures: number }>();
   readonly float32Bytes: number;
 
   constructor(
@@ -71,6 +74,8 @@ export class CheckpointDecoderSource implements DecoderSource {
     readonly config: DecoderConfig,
     /** The config file's name, for messages about dims. */
     configName: string,
+    /** Set when config.json declares GPTQ quantization: packed projections are then read dequantized. */
+    gptq?: GptqCheckpointInfo,
   ) {
     for (const t of checkpoint.tensors) {
       const name = canonicalName(t.name, naming);
@@ -81,11 +86,18 @@ export class CheckpointDecoderSource implements DecoderSource {
     for (const want of decoderTensors(config)) {
       const t = this.byName.get(want.name);
       const stored = storedName(want.name, naming);
+      const prefix = want.name.endsWith('.weight') ? want.name.slice(0, -'.weight'.length) : undefined;
+      const gptqPacked = !t && gptq && prefix !== undefined && naming === 'hf' ? findGptqPacked((n) => this.byName.get(n), prefix, want.shape, gptq) : undefined;
+      if (gptqPacked) {
+        this.packed.set(want.name, { tensors: gptqPacked, inFeatures: want.shape[1] });
+        bytes += want.shape[0] * want.shape[1] * 4;
+        continue;
+      }
       if (!t) {
         const packed = want.name.endsWith('.weight') && this.byName.has(`${want.name.slice(0, -'.weight'.length)}.qweight`);
         throw new FormatError(
           packed
-            ? `${where} holds ${stored.replace(/\.weight$/, '.qweight')} instead of ${stored}: GPTQ/AWQ-packed weights cannot be built into a float decoder`
+            ? `${where} holds ${stored.replace(/\.weight$/, '.qweight')} instead of ${stored}: GPTQ/AWQ-packed weights are built only when config.json's quantization_config declares quant_method "gptq" (AutoGPTQ's layout)`
             : `${where} has no tensor ${stored}, which a ${config.modelType} decoder with this ${configName} needs`,
           { format: checkpoint.format },
         );
@@ -113,6 +125,8 @@ export class CheckpointDecoderSource implements DecoderSource {
   }
 
   async read(name: string): Promise<Float32Array> {
+    const packed = this.packed.get(name);
+    if (packed) return readGptqWeight(packed.tensors, name.slice(0, -'.weight'.length), packed.inFeatures);
     const t = this.byName.get(name);
     if (!t) throw new FormatError(`the checkpoint has no tensor ${storedName(name, this.naming)}`, { format: this.checkpoint.format });
     const values = await readFloat32(t);

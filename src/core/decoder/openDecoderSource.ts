@@ -6,6 +6,7 @@ import { openCheckpoint } from '../formats/registry';
 import { CheckpointDecoderSource, type DecoderSource } from './DecoderSource';
 import type { DecoderConfig } from './DecoderConfig';
 import type { TensorNaming } from './decoderTensors';
+import { gptqCheckpointInfo } from './gptqPackedWeight';
 import { readGgufConfig } from './readGgufConfig';
 import { readHfConfig } from './readHfConfig';
 import { readMetaParams } from './readMetaParams';
@@ -131,5 +132,6 @@ export async function openDecoderSource(path: string): Promise<DecoderSource> {
   const naming = namingOf(checkpoint);
   const embedding = checkpoint.tensors.find((t) => t.name === (naming === 'hf' ? 'model.embed_tokens.weight' : 'tok_embeddings.weight'));
   const config = hf ?? readMetaParams(json, 'params.json', embedding?.shape[0]);
-  return new CheckpointDecoderSource(path, [configPath, ...new Set([weights, ...tensorFiles(checkpoint)])], checkpoint, naming, config, basename(configPath));
+  const gptq = configPath === hfConfig ? gptqCheckpointInfo(json) : undefined;
+  return new CheckpointDecoderSource(path, [configPath, ...new Set([weights, ...tensorFiles(checkpoint)])], checkpoint, naming, config, basename(configPath), gptq);
 }
