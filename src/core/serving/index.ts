@@ -1,0 +1,10 @@
+/** Serving memory: a decoder's architecture from any source, and what it needs to serve. */
+export { openArchitecture } from './openArchitecture';
+export { readConfigArchitecture } from './readConfigArchitecture';
+export { readGgufArchitecture } from './readGgufArchitecture';
+export { readOnnxArchitecture } from './readOnnxArchitecture';
+export { weightInventory } from './weightInventory';
+export { weightCost } from './weightCosts';
+export { kvPerLayer, kvSequenceBytes, blockTokens, KV_ELEMENT_BYTES } from './kvCache';
+export { activationEstimate } from './activationEstimate';
+export { planMemory, defaultMemorySettings, CURVE_BATCHES, FALLBACK_CONTEXT } from './planMemory';
