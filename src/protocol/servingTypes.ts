@@ -194,3 +194,9 @@ export interface MemoryPlan {
   readonly curves: readonly MemoryCurve[];
   readonly warnings: readonly string[];
 }
+
+/** Parameters of the worker's `planMemory`: the model (or its config.json) and the settings that differ from the defaults. */
+export interface PlanMemoryParams {
+  readonly path: string;
+  readonly settings?: Partial<MemorySettings>;
+}

@@ -8,6 +8,7 @@ import type { TensorStats } from './statsTypes';
 import type { BenchParams, BenchReport } from './benchTypes';
 import type { PruneParams, PruneReport } from './pruneTypes';
 import type { PlanParams, PlanResult, QuantizeParams, QuantizeReport } from './quantizeTypes';
+import type { MemoryPlan, PlanMemoryParams } from './servingTypes';
 
 export type { DTypeShare, ModelListing, ModelSummary, NodeSummary, TensorSummary, ValueSummary } from './modelTypes';
 
@@ -161,6 +162,8 @@ export interface WorkerRequests {
   readonly planQuantization: { readonly params: PlanParams; readonly result: PlanResult };
   readonly prune: { readonly params: PruneParams; readonly result: PruneReport };
   readonly benchmark: { readonly params: BenchParams; readonly result: BenchReport };
+  /** Serving memory: weights per precision, KV cache, what fits a budget. */
+  readonly planMemory: { readonly params: PlanMemoryParams; readonly result: MemoryPlan };
 }
 
 /** A JSON-RPC method of the worker. */
