@@ -13,7 +13,7 @@ import { runCliJob } from './runCliJob';
 export const MEMORY_SPEC: CommandSpec = {
   name: 'memory',
   summary: 'Serving memory of a decoder: weights per precision, KV cache, what fits a budget',
-  usage: ['memory MODEL|config.json [--budget SIZE] [--weights P] [--kv P] [--context N] [--block-size N] [--json]'],
+  usage: ['memory MODEL|config.json [--budget SIZE] [--weights P] [--kv P] [--context N] [--block-size N] [--experts] [--json]'],
   description: 'Plans the memory of serving a decoder: its weights at float32, float16, INT8 and INT4 (with their scales and zero points), the KV cache per token and per sequence at fp16, fp8 and int8, the activations of one prefill step, and the largest batch at each context length that fits the budget. The architecture comes from a config.json (alone it is enough; nothing else is read), a model folder, a .gguf file\'s metadata or an ONNX decoder\'s graph; the output says which fields were read, inferred or assumed.',
   arguments: [{ name: 'MODEL', help: 'A config.json, a model folder, a weights file with config.json beside it, a .gguf or an ONNX decoder', count: 'one' }],
   options: [
@@ -24,9 +24,10 @@ export const MEMORY_SPEC: CommandSpec = {
     { name: 'block-size', kind: 'int', min: 1, default: 16, help: 'Tokens per KV block of a paged allocator (1: exact allocation)' },
     { name: 'prefill', kind: 'int', min: 1, default: 2048, help: 'Tokens of one prefill step, for the activation estimate' },
     { name: 'group', kind: 'enum', values: ['16', '32', '64', '128', '256'], default: '128', help: 'Group size of the INT4 scheme (MatMulNBits blocks)' },
+    { name: 'experts', kind: 'flag', help: 'Also compare the routed experts of an MoE model (reads their weights): statistics, cosine similarity, merge error' },
     JSON_OPTION,
   ],
-  examples: ['memory config.json --budget 24GiB --kv fp8', 'memory model.gguf --weights int4 --context 32768 --json'],
+  examples: ['memory config.json --budget 24GiB --kv fp8', 'memory mixtral/ --experts', 'memory model.gguf --weights int4 --context 32768 --json'],
 };
 
 /** `quantscope memory`: 0 planned, 1 unreadable or incomplete config, 2 usage. */
@@ -50,6 +51,6 @@ export const MEMORY_COMMAND: CliCommand = {
       int4GroupSize: Number(args.string('group') ?? '128'),
       ...(args.number('context') !== undefined ? { contextLength: args.number('context') } : {}),
     };
-    return runCliJob('memory', (ctx) => planServingMemory({ path, settings }, ctx), renderMemory, args.json, 'interrupted', output);
+    return runCliJob('memory', (ctx) => planServingMemory({ path, settings, experts: args.has('experts') }, ctx), renderMemory, args.json, 'interrupted', output);
   },
 };

@@ -1,4 +1,4 @@
-import type { MemoryPlan, ModelArchitecture } from '../protocol/servingTypes';
+import type { ExpertReport, MemoryPlan, ModelArchitecture } from '../protocol/servingTypes';
 
 /** Bytes in the binary unit that keeps three figures or so: `524.3 KiB`, `12.55 GiB`. */
 export function binaryBytes(n: number): string {
@@ -41,6 +41,22 @@ function table(rows: readonly (readonly string[])[]): string[] {
   return rows.map((r) => `  ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('   ')}`.trimEnd());
 }
 
+/** The experts of each MoE layer: their statistics and the most alike pairs. */
+function expertLines(r: ExpertReport): string[] {
+  const lines = [`Experts (${r.detectedBy}; ${count(r.expertParameters)} parameters${r.sharedExpertTensors ? `, ${r.sharedExpertTensors} shared-expert tensors` : ''})`];
+  if (r.layers.length === 0) lines.push('  no layer with more than one routed expert');
+  for (const l of r.layers) {
+    const norms = l.stats.map((s) => s.norm);
+    const pairs: [number, number, number][] = [];
+    for (let i = 0; i < l.experts; i++) for (let j = i + 1; j < l.experts; j++) pairs.push([i, j, l.cosine[i][j]]);
+    pairs.sort((a, b) => b[2] - a[2]);
+    const top = pairs.slice(0, 3).map(([i, j, c]) => `${l.stats[i].expert}~${l.stats[j].expert} cos ${c.toFixed(3)} merge error ${l.mergeError[i][j].toExponential(2)}`).join('; ');
+    lines.push(`  layer ${l.layer}: ${l.experts} experts (${l.roles.join(', ')}), norm ${Math.min(...norms).toFixed(3)}–${Math.max(...norms).toFixed(3)}; closest ${top}`);
+  }
+  for (const n of r.notes) lines.push(`  note: ${n}`);
+  return lines;
+}
+
 /** Renders a memory plan for a terminal: the architecture, then weights, KV cache, activations and the fit table. */
 export function renderMemory(plan: MemoryPlan): string {
   const s = plan.settings;
@@ -57,6 +73,7 @@ export function renderMemory(plan: MemoryPlan): string {
   lines.push('', `Budget ${binaryBytes(s.budgetBytes)}: ${s.weights} weights and activations take ${binaryBytes(plan.fixedBytes)}, ${left > 0 ? binaryBytes(left) : 'nothing'} left for a ${s.kv} cache in ${s.blockSize}-token blocks`);
   lines.push(...table([['context', 'KV per sequence', 'block waste', 'max batch'], ...plan.fits.map((f) => [String(f.contextLength), binaryBytes(f.kvBytesPerSequence), binaryBytes(f.pagingWasteBytes), String(f.maxBatch)])]));
   lines.push(`  longest context at batch 1: ${plan.maxContextAtBatch1 > 0 ? `${plan.maxContextAtBatch1} tokens` : 'none fits'}`);
+  if (plan.experts) lines.push('', ...expertLines(plan.experts));
   for (const w of plan.warnings) lines.push(`note: ${w}`);
   return lines.join('\n') + '\n';
 }

@@ -193,10 +193,52 @@ export interface MemoryPlan {
   readonly curveContexts: readonly number[];
   readonly curves: readonly MemoryCurve[];
   readonly warnings: readonly string[];
+  /** The routed experts compared, when asked for and the model has weights. */
+  readonly experts?: ExpertReport;
 }
 
 /** Parameters of the worker's `planMemory`: the model (or its config.json) and the settings that differ from the defaults. */
 export interface PlanMemoryParams {
   readonly path: string;
   readonly settings?: Partial<MemorySettings>;
+  /** Also compare the routed experts (reads their weights). */
+  readonly experts?: boolean;
+}
+
+/** Statistics of one expert's weights (all its matrices flattened together). */
+export interface ExpertStats {
+  readonly expert: number;
+  readonly parameters: number;
+  /** Frobenius norm. */
+  readonly norm: number;
+  readonly absmax: number;
+  readonly mean: number;
+  readonly std: number;
+}
+
+/** The routed experts of one MoE layer and how alike they are. */
+export interface ExpertLayer {
+  readonly layer: number;
+  readonly experts: number;
+  /** The matrices each expert has (`w1`, `gate_proj`, `ffn_up_exps`). */
+  readonly roles: readonly string[];
+  readonly stats: readonly ExpertStats[];
+  /** Cosine similarity of each pair of experts' flattened weights. */
+  readonly cosine: readonly (readonly number[])[];
+  /** Relative error of replacing both experts of a pair by their mean: ‖Wᵢ − Wⱼ‖² / (2 (‖Wᵢ‖² + ‖Wⱼ‖²)). */
+  readonly mergeError: readonly (readonly number[])[];
+  /** The pair with the highest cosine. */
+  readonly closest: { readonly a: number; readonly b: number; readonly cosine: number } | undefined;
+}
+
+/** The mixture-of-experts structure found in a checkpoint's tensors. */
+export interface ExpertReport {
+  readonly path: string;
+  /** How the experts were found (`experts.N. tensors`, `ffn_*_exps stacks`). */
+  readonly detectedBy: string;
+  readonly layers: readonly ExpertLayer[];
+  /** Shared-expert tensors found (DeepSeek, Qwen2-MoE). */
+  readonly sharedExpertTensors: number;
+  readonly expertParameters: number;
+  readonly notes: readonly string[];
 }

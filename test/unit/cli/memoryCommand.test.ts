@@ -66,3 +66,15 @@ test('sizes parse in decimal and binary units', () => {
   assert.throws(() => parseByteSize('12 parsecs'), /be a size/);
   assert.throws(() => parseByteSize('0'), /positive/);
 });
+
+test('memory --experts compares the routed experts of a model with weights', async () => {
+  const r = await cli('memory', fixture('moe'), '--experts', '--json');
+  assert.equal(r.code, 0, r.err);
+  const plan = JSON.parse(r.out) as MemoryPlan;
+  assert.deepEqual(plan.experts?.layers.map((l) => l.experts), [4, 4]);
+  assert.deepEqual([plan.experts?.layers[0].closest?.a, plan.experts?.layers[0].closest?.b], [0, 1]);
+  const text = await cli('memory', fixture('moe'), '--experts');
+  assert.match(text.out, /^ {2}layer 0: 4 experts \(w1, w2, w3\), norm [\d.]+–[\d.]+; closest 0~1 cos 0\.99\d/m);
+  const bare = await cli('memory', fixture('moe', 'config.json'), '--experts', '--json');
+  assert.match((JSON.parse(bare.out) as MemoryPlan).warnings.join('\n'), /the experts need the weights/);
+});
