@@ -4,7 +4,7 @@ import { planServingMemory } from '../worker/jobs/planServingMemory';
 import { checkFile } from './checkInput';
 import type { CliCommand } from './CliCommand';
 import { JSON_OPTION, type CommandSpec } from './CommandSpec';
-import { parseByteSize } from './parseByteSize';
+import { parseByteSize } from '../protocol/parseByteSize';
 import { UsageError } from './parseArgs';
 import { renderMemory } from './renderMemory';
 import { runCliJob } from './runCliJob';

@@ -3,6 +3,7 @@
  * the other; `type` discriminates. No `any` crosses this boundary.
  */
 import type { BenchReport } from './benchTypes';
+import type { MemoryPlan, MemorySettings } from './servingTypes';
 import type { HeatmapData, ModelProfile, ModelSummary, WeightProfile } from './workerProtocol';
 
 /** The actions the checkpoint editor can offer on a model. */
@@ -24,13 +25,19 @@ export type EditorHostMessage =
   | { readonly type: 'profile'; readonly profile: WeightProfile; readonly fromCache: boolean }
   | { readonly type: 'modelProfile'; readonly profile: ModelProfile; readonly fromCache: boolean }
   /** Select and scroll to a tensor (from the Outliers view, say). */
-  | { readonly type: 'reveal'; readonly tensor: string };
+  | { readonly type: 'reveal'; readonly tensor: string }
+  /** The Serving section's memory plan, after the summary and after each change of its settings. */
+  | { readonly type: 'serving'; readonly plan: MemoryPlan }
+  /** The model has no decoder architecture to plan (or its config is incomplete): why, in words. */
+  | { readonly type: 'servingUnavailable'; readonly reason: string };
 
 /** Checkpoint editor → host. */
 export type EditorWebviewMessage =
   | { readonly type: 'ready' }
   | { readonly type: 'reload' }
-  | { readonly type: 'command'; readonly command: ModelAction; readonly layer?: string };
+  | { readonly type: 'command'; readonly command: ModelAction; readonly layer?: string }
+  /** The Serving section's settings changed: plan again. */
+  | { readonly type: 'planServing'; readonly settings: Partial<MemorySettings> };
 
 /** Host → outliers view. */
 export type OutliersHostMessage =

@@ -18,6 +18,7 @@ import { formatBytes, formatCount, h, vscodeApi } from '../shared/vscodeApi';
 import { numberColumn, VirtualTable } from '../shared/VirtualTable';
 import { renderDtypeChart } from './dtypeChart';
 import { layerSection } from './layerTable';
+import { ServingSection } from './servingSection';
 import { percent, TensorDetail } from './tensorDetail';
 
 /** Statistics by tensor name, once a profile arrived. */
@@ -151,6 +152,7 @@ function applyProfile(profile: WeightProfile, fromCache: boolean): void {
 }
 
 let layersSlot: HTMLElement | undefined;
+const serving = new ServingSection((settings) => api.postMessage({ type: 'planServing', settings }));
 
 function applyModelProfile(profile: ModelProfile, fromCache: boolean): void {
   applyProfile(profile.weights, fromCache);
@@ -208,6 +210,7 @@ function renderSummary(s: ModelSummary): void {
     parts.push(h('section', { class: 'dtypes', 'aria-label': 'Parameters by element type' }, h('h2', {}, 'Parameters by element type'), h('div', { class: 'chart-box' }, canvas)));
     queueMicrotask(() => renderDtypeChart(canvas, s.dtypes));
   }
+  parts.push(serving.element);
   layersSlot = h('div', { class: 'layers-slot' });
   parts.push(layersSlot);
   if (s.tensors.length) parts.push(tensorTable(s.tensors));
@@ -257,6 +260,12 @@ window.addEventListener('message', (event: MessageEvent<EditorHostMessage>) => {
       break;
     case 'reveal':
       reveal(m.tensor);
+      break;
+    case 'serving':
+      serving.show(m.plan);
+      break;
+    case 'servingUnavailable':
+      serving.unavailable(m.reason);
       break;
   }
 });

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseByteSize } from '../../../src/cli/parseByteSize';
+import { parseByteSize } from '../../../src/protocol/parseByteSize';
 import type { CliErrorReport } from '../../../src/cli/reportError';
 import type { MemoryPlan } from '../../../src/protocol/servingTypes';
 import { fixture } from '../support/paths';
