@@ -49,7 +49,9 @@ export type OutliersHostMessage =
       readonly weights?: HeatmapData;
       /** Activation absmax per channel, from a calibration. */
       readonly activations?: HeatmapData;
-      /** Which of the two to show first. */
+      /** Weight absmax per routed expert (layers × experts), for mixture-of-experts models. */
+      readonly experts?: HeatmapData;
+      /** Which to show first. */
       readonly show: 'weights' | 'activations';
     };
 
@@ -57,7 +59,7 @@ export type OutliersHostMessage =
 export type OutliersWebviewMessage =
   | { readonly type: 'ready' }
   /** The user clicked a cell of heatmap row `row`. */
-  | { readonly type: 'reveal'; readonly source: 'weights' | 'activations'; readonly row: number };
+  | { readonly type: 'reveal'; readonly source: 'weights' | 'activations' | 'experts'; readonly row: number };
 
 /** Host → benchmark page. */
 export type BenchHostMessage = { readonly type: 'report'; readonly report: BenchReport; readonly savedAs?: string };

@@ -22,7 +22,7 @@ export interface ExpertLayout {
 }
 
 /** `…layers.3.….experts.5.w1.weight` (Hugging Face, and ONNX exports that keep the names). */
-const NAMED = /(?:^|\.)(?:layers|h|blocks)\.(\d+)\..*?\.experts\.(\d+)\.(.+?)(?:\.weight)?$/;
+export const NAMED_EXPERT = /(?:^|\.)(?:layers|h|blocks)\.(\d+)\..*?\.experts\.(\d+)\.(.+?)(?:\.weight)?$/;
 /** `blk.3.ffn_gate_exps.weight` (GGUF) and stacked `experts.gate_up_proj` / MoE initializers [experts, …]. */
 const STACKED = /^blk\.(\d+)\.(ffn_\w+_exps)\.weight$|(?:^|\.)(?:layers|h|blocks)\.(\d+)\..*?\.experts\.(gate_up_proj|down_proj|gate_proj|up_proj)$/;
 const SHARED = /shared_expert|_shexp/;
@@ -60,7 +60,7 @@ export function findExperts(checkpoint: Checkpoint): ExpertLayout {
       shared++;
       continue;
     }
-    const n = NAMED.exec(t.name);
+    const n = NAMED_EXPERT.exec(t.name);
     if (n) {
       add(Number(n[1]), Number(n[2]), n[3], t);
       named++;

@@ -10,3 +10,4 @@ export { activationEstimate } from './activationEstimate';
 export { planMemory, defaultMemorySettings, CURVE_BATCHES, FALLBACK_CONTEXT } from './planMemory';
 export { analyzeExperts, type ExpertAnalysisContext } from './analyzeExperts';
 export { findExperts, type ExpertLayout } from './findExperts';
+export { expertHeatmap, type ProfiledTensor } from './expertHeatmap';
