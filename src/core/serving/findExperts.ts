@@ -40,7 +40,8 @@ function slice(t: TensorInfo, e: number, count: number): TensorInfo | undefined 
 /**
  * Finds the routed experts of a checkpoint by tensor names: Hugging Face's `experts.N.` (Mixtral,
  * Qwen2-MoE, DeepSeek), GGUF's stacked `ffn_{gate,up,down}_exps`, or stacked `experts.*_proj`
- * tensors and ONNX initializers named either way. Shared experts are counted, not compared.
+ * tensors and ONNX initializers named either way, or the weights of ONNX Runtime's `MoE` nodes.
+ * Shared experts are counted, not compared.
  */
 export function findExperts(checkpoint: Checkpoint): ExpertLayout {
   const byLayer = new Map<number, Map<number, Map<string, TensorInfo>>>();
@@ -82,10 +83,29 @@ export function findExperts(checkpoint: Checkpoint): ExpertLayout {
       stacked++;
     }
   }
+  // ONNX Runtime's com.microsoft MoE node takes its experts stacked: fc1 (input 2), fc2 (4), fc3 (6).
+  const byName = new Map(checkpoint.tensors.map((t) => [t.name, t]));
+  let moeNodes = 0;
+  if (named === 0 && stacked === 0) {
+    for (const node of checkpoint.graph?.nodes ?? []) {
+      if (node.opType !== 'MoE') continue;
+      const layer = moeNodes++;
+      for (const [role, index] of [['fc1', 2], ['fc2', 4], ['fc3', 6]] as const) {
+        const t = byName.get(node.inputs[index] ?? '');
+        if (!t || t.shape.length !== 3) continue;
+        for (let e = 0; e < t.shape[0]; e++) {
+          const part = slice(t, e, t.shape[0]);
+          if (part) add(layer, e, role, part);
+        }
+      }
+    }
+  }
   const layers: ExpertGroup[] = [...byLayer.entries()].sort((a, b) => a[0] - b[0]).map(([layer, experts]) => ({
     layer,
     experts: [...experts.entries()].sort((a, b) => a[0] - b[0]).map(([expert, tensors]) => ({ expert, tensors: new Map([...tensors.entries()].sort((a, b) => a[0].localeCompare(b[0]))) })),
   }));
-  const detectedBy = named > 0 ? 'experts.N. tensor names' : stacked > 0 ? (checkpoint.format === 'gguf' ? 'ffn_*_exps tensors (experts stacked along the first dimension)' : 'stacked expert tensors') : 'no routed experts found';
+  const detectedBy = named > 0 ? 'experts.N. tensor names'
+    : stacked > 0 ? (checkpoint.format === 'gguf' ? 'ffn_*_exps tensors (experts stacked along the first dimension)' : 'stacked expert tensors')
+      : moeNodes > 0 ? 'MoE nodes (com.microsoft) and their stacked expert weights' : 'no routed experts found';
   return { detectedBy, layers, sharedExpertTensors: shared, notes };
 }

@@ -117,3 +117,38 @@ test('GGUF ffn_*_exps stacks: the same experts, read one slice at a time', async
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("ONNX Runtime's MoE node: its stacked fc1/fc2 weights are compared expert by expert", async () => {
+  const { GraphWriter } = await import('../../../../src/core/decoder/GraphWriter');
+  const { ElementType } = await import('../../../../src/core/onnx/onnxMessages');
+  const E = 3;
+  const fc1 = Float32Array.from({ length: E * 8 * 4 }, (_, i) => Math.sin(i * 0.7 + 1));
+  const fc2 = Float32Array.from({ length: E * 4 * 8 }, (_, i) => Math.cos(i * 0.3));
+  // Expert 2 is twice expert 0: cosine 1, and merging them costs ‖W − 2W‖² / (2 (‖W‖² + ‖2W‖²)) = 1/10.
+  for (const w of [fc1, fc2]) for (let k = 0; k < w.length / E; k++) w[2 * (w.length / E) + k] = 2 * w[k];
+  const g = GraphWriter.create(17, 'moe');
+  const x = g.input('x', ElementType.FLOAT, ['n', 8]);
+  const router = g.input('router', ElementType.FLOAT, ['n', E]);
+  const y = g.op('MoE', [x, router, g.weight('fc1_experts_weights', [E, 8, 4], fc1), '', g.weight('fc2_experts_weights', [E, 4, 8], fc2)]);
+  g.output(y, ElementType.FLOAT, ['n', 8]);
+  const dir = await mkdtemp(join(tmpdir(), 'moe-onnx-'));
+  try {
+    const path = join(dir, 'moe.onnx');
+    await g.model.save(path);
+    const report = await analyzeExperts(await openCheckpoint(path), QUIET_JOB);
+    assert.equal(report.detectedBy, 'MoE nodes (com.microsoft) and their stacked expert weights');
+    assert.equal(report.layers.length, 1);
+    const flat = (e: number): number[] => [...fc1.subarray(e * 32, (e + 1) * 32), ...fc2.subarray(e * 32, (e + 1) * 32)];
+    const dot = (a: number[], b: number[]): number => a.reduce((s, v, i) => s + v * b[i], 0);
+    for (let i = 0; i < E; i++) {
+      for (let j = 0; j < E; j++) {
+        const [a, b] = [flat(i), flat(j)];
+        close(report.layers[0].cosine[i][j], dot(a, b) / Math.sqrt(dot(a, a) * dot(b, b)), `cosine ${i},${j}`);
+      }
+    }
+    close(report.layers[0].cosine[0][2], 1, 'scaled copy');
+    close(report.layers[0].mergeError[0][2], 1 / 10, 'merge error of a scaled copy');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
