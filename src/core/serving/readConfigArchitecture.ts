@@ -93,7 +93,7 @@ export function readConfigArchitecture(json: unknown, file = 'config.json', tens
   const headDim = f.int('headDim', ['head_dim', 'attention_head_dim'], undefined, hiddenSize % numHeads === 0 ? { value: hiddenSize / numHeads, why: 'hidden_size / num_attention_heads' } : undefined);
   const kvFromKeys = hints.keyRows && hints.keyRows.value % headDim === 0 ? { value: hints.keyRows.value / headDim, from: hints.keyRows.from } : undefined;
   const multiQuery = values['multi_query'] === true ? { value: 1, why: 'multi_query is true' } : undefined;
-  const numKvHeads = f.int('numKvHeads', ['num_key_value_heads', 'num_kv_heads', 'n_kv_heads', 'n_head_kv', 'num_key_value_groups_heads'], kvFromKeys, multiQuery ?? { value: numHeads, why: 'num_attention_heads (multi-head attention)' });
+  const numKvHeads = f.int('numKvHeads', ['num_key_value_heads', 'num_kv_heads', 'n_kv_heads', 'n_head_kv'], kvFromKeys, multiQuery ?? { value: numHeads, why: 'num_attention_heads (multi-head attention)' });
   const vocabSize = f.int('vocabSize', ['vocab_size', 'padded_vocab_size', 'n_vocab'], hints.vocabSize);
   const intermediateSize = f.int('intermediateSize', ['intermediate_size', 'n_inner', 'ffn_dim', 'ffn_hidden_size', 'hidden_dim'], hints.intermediateSize, family.gatedMlp ? undefined : { value: 4 * hiddenSize, why: '4 × hidden size' });
   const contextLength = f.optionalInt('contextLength', ['max_position_embeddings', 'n_positions', 'max_seq_len', 'seq_length', 'max_sequence_length', 'n_ctx', 'model_max_length']);
