@@ -11,7 +11,7 @@ const ortOnlyInWorker = {
  * The engine's layers, lowest first: a folder of src/core may import its own folder and the
  * folders of a lower or equal rank, never one above it (tensor never reads formats' types).
  */
-const CORE_RANK = { 'FormatError.ts': 0, random: 0, linalg: 0, io: 0, tensor: 1, formats: 2, stats: 3, quant: 3, prune: 4, onnx: 5, calibration: 6, transform: 7, findings: 8 };
+const CORE_RANK = { 'FormatError.ts': 0, random: 0, linalg: 0, io: 0, tensor: 1, formats: 2, stats: 3, quant: 3, prune: 4, onnx: 5, calibration: 6, transform: 7, findings: 8, serving: 3 };
 
 /** The src/core folder (or top-level file) `file` lies in, or undefined outside src/core. */
 function coreFolder(root, file) {

@@ -4,6 +4,7 @@
  */
 import type { BenchReport } from './benchTypes';
 import type { Finding, FindingFix } from './findingTypes';
+import type { MemoryPlan, MemorySettings } from './servingTypes';
 import type { HeatmapData, ModelProfile, ModelSummary, WeightProfile } from './workerProtocol';
 
 /** The actions the checkpoint editor can offer on a model. */
@@ -33,7 +34,11 @@ export type EditorHostMessage =
   /** Select and scroll to a tensor (from the Outliers view, say). */
   | { readonly type: 'reveal'; readonly tensor: string }
   /** The model's findings, most severe first (empty when there are none or they went stale). */
-  | { readonly type: 'findings'; readonly recommendations: readonly Recommendation[] };
+  | { readonly type: 'findings'; readonly recommendations: readonly Recommendation[] }
+  /** The Serving section's memory plan, after the summary and after each change of its settings. */
+  | { readonly type: 'serving'; readonly plan: MemoryPlan }
+  /** The model has no decoder architecture to plan (or its config is incomplete): why, in words. */
+  | { readonly type: 'servingUnavailable'; readonly reason: string };
 
 /** Checkpoint editor → host. */
 export type EditorWebviewMessage =
@@ -41,7 +46,9 @@ export type EditorWebviewMessage =
   | { readonly type: 'reload' }
   | { readonly type: 'command'; readonly command: ModelAction; readonly layer?: string }
   /** Run a finding's fix on its layer (the Recommendations section's buttons). */
-  | { readonly type: 'applyFix'; readonly layer: string; readonly fix: FindingFix };
+  | { readonly type: 'applyFix'; readonly layer: string; readonly fix: FindingFix }
+  /** The Serving section's settings changed: plan again. */
+  | { readonly type: 'planServing'; readonly settings: Partial<MemorySettings> };
 
 /** Host → outliers view. */
 export type OutliersHostMessage =
@@ -53,7 +60,9 @@ export type OutliersHostMessage =
       readonly weights?: HeatmapData;
       /** Activation absmax per channel, from a calibration. */
       readonly activations?: HeatmapData;
-      /** Which of the two to show first. */
+      /** Weight absmax per routed expert (layers × experts), for mixture-of-experts models. */
+      readonly experts?: HeatmapData;
+      /** Which to show first. */
       readonly show: 'weights' | 'activations';
     }
   /** The shown model's findings: heatmap rows whose layers have one get a badge. */
@@ -63,7 +72,7 @@ export type OutliersHostMessage =
 export type OutliersWebviewMessage =
   | { readonly type: 'ready' }
   /** The user clicked a cell of heatmap row `row`. */
-  | { readonly type: 'reveal'; readonly source: 'weights' | 'activations'; readonly row: number }
+  | { readonly type: 'reveal'; readonly source: 'weights' | 'activations' | 'experts'; readonly row: number }
   /** Run a finding's fix on its layer. */
   | { readonly type: 'applyFix'; readonly layer: string; readonly fix: FindingFix }
   /** Reveal a layer named by a finding. */

@@ -9,6 +9,7 @@ import type { BenchParams, BenchReport } from './benchTypes';
 import type { ExportParams, ExportReport } from './exportTypes';
 import type { PruneParams, PruneReport } from './pruneTypes';
 import type { PlanParams, PlanResult, QuantizeParams, QuantizeReport } from './quantizeTypes';
+import type { MemoryPlan, PlanMemoryParams } from './servingTypes';
 
 export type { DTypeShare, ModelListing, ModelSummary, NodeSummary, TensorSummary, ValueSummary } from './modelTypes';
 
@@ -175,6 +176,8 @@ export interface WorkerRequests {
   readonly benchmark: { readonly params: BenchParams; readonly result: BenchReport };
   /** Builds a language-model checkpoint into an ONNX decoder and saves it beside the checkpoint. */
   readonly exportDecoder: { readonly params: ExportParams; readonly result: ExportReport };
+  /** Serving memory: weights per precision, KV cache, what fits a budget. */
+  readonly planMemory: { readonly params: PlanMemoryParams; readonly result: MemoryPlan };
 }
 
 /** A JSON-RPC method of the worker. */

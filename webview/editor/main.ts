@@ -20,6 +20,7 @@ import { recommendationsSection } from '../shared/recommendations';
 import { numberColumn, VirtualTable } from '../shared/VirtualTable';
 import { renderDtypeChart } from './dtypeChart';
 import { layerSection } from './layerTable';
+import { ServingSection } from './servingSection';
 import { percent, TensorDetail } from './tensorDetail';
 
 /** Statistics by tensor name, once a profile arrived. */
@@ -161,6 +162,7 @@ function applyFindings(recs: readonly Recommendation[]): void {
   recommendations = recs;
   findingsSlot?.replaceChildren(recommendationsSection(recs, { apply: (layer, fix) => api.postMessage({ type: 'applyFix', layer, fix }), reveal: (layer, tensor) => reveal(tensor ?? layer) }));
 }
+const serving = new ServingSection((settings) => api.postMessage({ type: 'planServing', settings }));
 
 function applyModelProfile(profile: ModelProfile, fromCache: boolean): void {
   applyProfile(profile.weights, fromCache);
@@ -219,6 +221,7 @@ function renderSummary(s: ModelSummary): void {
     queueMicrotask(() => renderDtypeChart(canvas, s.dtypes));
   }
   findingsSlot = h('div', { class: 'findings-slot' });
+  parts.push(serving.element);
   layersSlot = h('div', { class: 'layers-slot' });
   parts.push(findingsSlot, layersSlot);
   if (s.tensors.length) parts.push(tensorTable(s.tensors));
@@ -273,6 +276,12 @@ window.addEventListener('message', (event: MessageEvent<EditorHostMessage>) => {
       break;
     case 'findings':
       applyFindings(m.recommendations);
+      break;
+    case 'serving':
+      serving.show(m.plan);
+      break;
+    case 'servingUnavailable':
+      serving.unavailable(m.reason);
       break;
   }
 });

@@ -14,7 +14,9 @@ import { h, themeColor, vscodeApi } from '../shared/vscodeApi';
 
 Chart.register(MatrixController, MatrixElement, LinearScale, Tooltip);
 
-type Source = 'weights' | 'activations';
+type Source = 'weights' | 'activations' | 'experts';
+
+const SOURCE_LABELS: Readonly<Record<Source, string>> = { weights: 'Weights', activations: 'Activations', experts: 'Experts' };
 
 const api = vscodeApi<OutliersWebviewMessage>();
 const app = document.getElementById('app') as HTMLElement;
@@ -77,7 +79,7 @@ function renderEmpty(reason: string): void {
 }
 
 function toggle(source: Source, current: Source, available: boolean): HTMLElement {
-  const b = h('vscode-button', current === source ? {} : { secondary: '' }, source === 'weights' ? 'Weights' : 'Activations');
+  const b = h('vscode-button', current === source ? {} : { secondary: '' }, SOURCE_LABELS[source]);
   if (!available) b.setAttribute('disabled', '');
   b.addEventListener('click', () => last && render(last, source));
   return b;
@@ -89,14 +91,15 @@ function render(msg: Extract<OutliersHostMessage, { type: 'heatmap' }>, source: 
   const m: HeatmapData | undefined = msg[source];
   chart?.destroy();
   chart = undefined;
-  const what = source === 'weights' ? 'weight absmax per input channel' : 'activation absmax per input channel (calibration)';
-  const bar = h('div', { class: 'heatmap-bar', role: 'toolbar', 'aria-label': 'Heatmap source' }, toggle('weights', source, !!msg.weights), toggle('activations', source, !!msg.activations));
+  const byExpert = source === 'experts';
+  const what = source === 'weights' ? 'weight absmax per input channel' : byExpert ? 'weight absmax per routed expert' : 'activation absmax per input channel (calibration)';
+  const bar = h('div', { class: 'heatmap-bar', role: 'toolbar', 'aria-label': 'Heatmap source' }, toggle('weights', source, !!msg.weights), toggle('activations', source, !!msg.activations), ...(msg.experts ? [toggle('experts', source, true)] : []));
   if (!m || !m.layers.length) {
     const reason = source === 'activations' ? 'Run "Quantscope: Calibrate Model…" to see activation outliers.' : `${msg.model} has no 2-D weights to show.`;
     app.replaceChildren(bar, h('p', { class: 'empty', role: 'status' }, reason));
     return;
   }
-  const pooled = m.maxChannels > m.columns ? `, ${m.maxChannels} channels max-pooled to ${m.columns}` : '';
+  const pooled = !byExpert && m.maxChannels > m.columns ? `, ${m.maxChannels} channels max-pooled to ${m.columns}` : '';
   // Focusable: arrows choose a layer row, Enter reveals it, as a click on a cell does.
   const canvas = h('canvas', { role: 'img', tabindex: '0', 'aria-label': `${what} of ${msg.model}. Use the up and down arrows to choose a layer and Enter to reveal it.` });
   const status = h('div', { class: 'heatmap-status hint', 'aria-live': 'polite' });
@@ -144,7 +147,7 @@ function render(msg: Extract<OutliersHostMessage, { type: 'heatmap' }>, source: 
       animation: false,
       maintainAspectRatio: false,
       scales: {
-        x: { type: 'linear', min: -0.5, max: m.columns - 0.5, offset: false, ticks: { color: fg }, title: { display: true, text: 'channel (max-pooled)', color: fg } },
+        x: { type: 'linear', min: -0.5, max: m.columns - 0.5, offset: false, ticks: { color: fg }, title: { display: true, text: byExpert ? 'expert' : 'channel (max-pooled)', color: fg } },
         y: {
           type: 'linear',
           min: -0.5,
@@ -163,7 +166,8 @@ function render(msg: Extract<OutliersHostMessage, { type: 'heatmap' }>, source: 
           callbacks: {
             label: (ctx) => {
               const c = ctx.raw as Cell;
-              return `${m.layers[c.y]} · channel bin ${c.x + 1}/${m.columns}: absmax ${Math.pow(10, c.v).toPrecision(4)}`;
+              const where = byExpert ? `expert ${c.x}` : `channel bin ${c.x + 1}/${m.columns}`;
+              return `${m.layers[c.y]} · ${where}: absmax ${Math.pow(10, c.v).toPrecision(4)}`;
             },
           },
         },

@@ -8,6 +8,7 @@ import { webviewHtml } from '../webviewHtml';
 import { CheckpointDocument } from './CheckpointDocument';
 import type { ModelActionService } from './ModelActionService';
 import { missingActionNotes } from './modelActions';
+import { ServingPlans } from './ServingPlans';
 
 /** The view types of the checkpoint editor: one at default priority, one offered via "Open With…". */
 export const CHECKPOINT_VIEW_TYPES = ['quantscope.checkpoint', 'quantscope.checkpointOption'] as const;
@@ -18,6 +19,7 @@ export const CHECKPOINT_VIEW_TYPES = ['quantscope.checkpoint', 'quantscope.check
  */
 export class CheckpointEditorProvider extends Disposable implements vscode.CustomReadonlyEditorProvider<CheckpointDocument> {
   private readonly panels = new Map<string, Set<vscode.WebviewPanel>>();
+  private readonly serving: ServingPlans;
   /** The checkpoint editor that has focus, whose model sets the context keys. */
   private activePanel: vscode.WebviewPanel | undefined;
 
@@ -38,6 +40,7 @@ export class CheckpointEditorProvider extends Disposable implements vscode.Custo
 
   private constructor(private readonly extensionUri: vscode.Uri, private readonly worker: WorkerClient, private readonly profiles: ProfileService, private readonly actions: ModelActionService) {
     super();
+    this.serving = new ServingPlans(worker);
     this._register(profiles.onDidProfile(({ uri, profile, fromCache }) => this.postTo(uri, { type: 'profile', profile, fromCache })));
     this._register(profiles.onDidCalibrate(({ uri, profile, fromCache }) => this.postTo(uri, { type: 'modelProfile', profile, fromCache })));
   }
@@ -85,6 +88,7 @@ export class CheckpointEditorProvider extends Disposable implements vscode.Custo
         // The buttons follow once the rewritable layers are known (a second, short worker request).
         const actions = await this.actions.fromSummary(document.uri, summary, cts.token);
         post({ type: 'actions', actions, notes: missingActionNotes(actions) });
+        await this.serving.post(document.uri, {}, post, cts.token);
         // Results from an earlier session are announced (to this editor and the Outliers view);
         // nothing is computed here.
         await this.profiles.cached(document.uri, true);
@@ -106,6 +110,9 @@ export class CheckpointEditorProvider extends Disposable implements vscode.Custo
           break;
         case 'applyFix':
           void vscode.commands.executeCommand('quantscope.applyFinding', document.uri, m.layer, m.fix);
+          break;
+        case 'planServing':
+          void this.serving.post(document.uri, m.settings, post, cts.token);
           break;
       }
     });

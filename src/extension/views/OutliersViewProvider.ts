@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { OutliersHostMessage, OutliersWebviewMessage, Recommendation } from '../../protocol/webviewProtocol';
 import type { HeatmapData, ModelProfile, WeightProfile } from '../../protocol/workerProtocol';
+import { expertHeatmap } from '../../core/serving/expertHeatmap';
 import { Disposable } from '../Disposable';
 import { webviewHtml } from '../webviewHtml';
 
@@ -19,8 +20,8 @@ export class OutliersViewProvider extends Disposable implements vscode.WebviewVi
   /** The id of the view in package.json. */
   static readonly viewId = 'quantscope.outliers';
   private view: vscode.WebviewView | undefined;
-  private current: { uri: vscode.Uri; weights?: HeatmapData; activations?: HeatmapData } | undefined;
   private findings: { readonly uri: vscode.Uri; readonly message: OutliersHostMessage } | undefined;
+  private current: { uri: vscode.Uri; weights?: HeatmapData; activations?: HeatmapData; experts?: HeatmapData } | undefined;
   private last: OutliersHostMessage = { type: 'empty', reason: 'Open a model and run "Quantscope: Profile Model" to see its outlier channels here.' };
   private readonly onDidRequestRevealEmitter = this._register(new vscode.EventEmitter<RevealRequest>());
   /** Fires when the user clicks a heatmap cell. */
@@ -40,13 +41,15 @@ export class OutliersViewProvider extends Disposable implements vscode.WebviewVi
   /** Shows the weight heatmap of a profiled model (keeping its activation heatmap, if any). */
   showProfile(uri: vscode.Uri, profile: WeightProfile): void {
     const same = this.current?.uri.toString() === uri.toString();
-    this.current = { uri, weights: profile.heatmap, ...(same && this.current?.activations ? { activations: this.current.activations } : {}) };
+    const experts = expertHeatmap(profile.tensors);
+    this.current = { uri, weights: profile.heatmap, ...(experts ? { experts } : {}), ...(same && this.current?.activations ? { activations: this.current.activations } : {}) };
     this.update('weights');
   }
 
   /** Shows the activation heatmap of a calibrated model. */
   showCalibration(uri: vscode.Uri, profile: ModelProfile): void {
-    this.current = { uri, weights: profile.weights.heatmap, activations: profile.activationHeatmap };
+    const experts = expertHeatmap(profile.weights.tensors);
+    this.current = { uri, weights: profile.weights.heatmap, activations: profile.activationHeatmap, ...(experts ? { experts } : {}) };
     this.update('activations');
   }
 
@@ -58,8 +61,8 @@ export class OutliersViewProvider extends Disposable implements vscode.WebviewVi
 
   private update(show: 'weights' | 'activations'): void {
     if (!this.current) return;
-    const { uri, weights, activations } = this.current;
-    this.post({ type: 'heatmap', model: path.basename(uri.fsPath), show, ...(weights ? { weights } : {}), ...(activations ? { activations } : {}) });
+    const { uri, weights, activations, experts } = this.current;
+    this.post({ type: 'heatmap', model: path.basename(uri.fsPath), show, ...(weights ? { weights } : {}), ...(activations ? { activations } : {}), ...(experts ? { experts } : {}) });
     if (this.findings?.uri.toString() === uri.toString()) void this.view?.webview.postMessage(this.findings.message);
   }
 

@@ -8,6 +8,7 @@ import { WorkerErrorCode, type WorkerErrorData, type WorkerMethod, type WorkerNo
 import { CancelledError, type JobContext } from '../jobs/JobContext';
 import { profileModel } from '../jobs/profileModel';
 import { quantizableLayers } from '../jobs/quantizableLayers';
+import { planServingMemory } from '../jobs/planServingMemory';
 import { benchmarkModels } from '../jobs/benchmark';
 import { exportDecoder } from '../jobs/exportDecoder';
 import { pruneModel } from '../jobs/prune';
@@ -66,6 +67,7 @@ handle('planQuantization', (params, ctx) => planQuantization(params, ctx));
 handle('prune', (params, ctx) => pruneModel(params, ctx));
 handle('benchmark', (params, ctx) => benchmarkModels(params, ctx));
 handle('exportDecoder', (params, ctx) => exportDecoder(params, ctx));
+handle('planMemory', (params, ctx) => planServingMemory(params, ctx));
 
 // The worker lives only as long as its parent: without the IPC channel nobody can use it.
 process.on('disconnect', () => process.exit(0));
