@@ -8,6 +8,7 @@ import type { BenchReport } from '../../../../src/protocol/benchTypes';
 import { openSession, type RunTensor } from '../../../../src/worker/ort';
 import { benchmarkModels } from '../../../../src/worker/jobs/benchmark';
 import { CancelledError, QUIET_JOB } from '../../../../src/worker/jobs/JobContext';
+import { quantizeModel } from '../../../../src/worker/jobs/quantize';
 import { fixture } from '../../support/paths';
 
 const dir = mkdtempSync(join(tmpdir(), 'quantscope-genbench-test-'));
@@ -124,4 +125,24 @@ test('generation refuses a model without a KV cache, a text prompt without a tok
   let steps = 0;
   const ctx = { isCancelled: () => ++steps > 5, progress: () => undefined };
   await assert.rejects(benchmarkModels({ models: [MODEL], threads: 1, runs: 50, warmup: 0, profile: false, generate: { promptTokens: 4, newTokens: 50 } }, ctx), CancelledError);
+});
+
+test('an INT4 MatMulNBits decoder at accuracy level 4 against its float original: fewer bytes per token, its level, and verdicts that rest on both', async () => {
+  const q4 = join(dir, 'llama_gqa.q4.onnx');
+  await quantizeModel({ path: MODEL, output: q4, method: 'rtn', bits: 4, group: 32, format: 'nbits', accuracyLevel: 4 }, QUIET_JOB);
+  await assert.rejects(quantizeModel({ path: MODEL, output: join(dir, 'x.onnx'), method: 'rtn', bits: 8, format: 'dynamic', accuracyLevel: 4 }, QUIET_JOB), /accuracy level is MatMulNBits'/);
+  const r = await benchmarkModels({ models: [MODEL, q4], threads: 1, runs: 2, warmup: 1, profile: false, generate: { promptTokens: P, newTokens: N } }, QUIET_JOB);
+  const gen = r.generation;
+  assert.ok(gen);
+  const [fp, int4] = gen.models;
+  assert.deepEqual(int4.nbitsAccuracyLevels, [4]);
+  assert.equal(r.models[1].graphOps.MatMulNBits, config.numLayers * 7 + 1);
+  // 4-bit codes plus a float scale per 32 weights, against float32: about 0.16 of the bytes; the float embedding row stays.
+  const bytes = int4.weightBytesPerToken / fp.weightBytesPerToken;
+  assert.ok(bytes > 0.1 && bytes < 0.2, String(bytes));
+  assert.ok(r.verdicts.some((v) => v.includes(`INT4 weights read ${bytes.toFixed(2)}× the bytes`)), r.verdicts.join('\n'));
+  const c = gen.comparisons[0];
+  const tokens = c.tokensAgree ? `agree with llama_gqa.onnx for all ${N + 1} tokens` : `diverge from llama_gqa.onnx at token ${c.firstDivergence ?? ''}`;
+  assert.ok(r.verdicts.some((v) => v.includes(tokens)), r.verdicts.join('\n'));
+  if (r.cpu.known && r.cpu.avx2) assert.ok(r.verdicts.some((v) => v.includes('llama_gqa.q4.onnx: MatMulNBits runs at accuracy_level 4')));
 });
