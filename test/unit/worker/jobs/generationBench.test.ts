@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -145,4 +145,15 @@ test('an INT4 MatMulNBits decoder at accuracy level 4 against its float original
   const tokens = c.tokensAgree ? `agree with llama_gqa.onnx for all ${N + 1} tokens` : `diverge from llama_gqa.onnx at token ${c.firstDivergence ?? ''}`;
   assert.ok(r.verdicts.some((v) => v.includes(tokens)), r.verdicts.join('\n'));
   if (r.cpu.known && r.cpu.avx2) assert.ok(r.verdicts.some((v) => v.includes('llama_gqa.q4.onnx: MatMulNBits runs at accuracy_level 4')));
+});
+
+test('a text prompt is tokenized with its tokenizer.json, and an id beyond the model\'s vocabulary is refused by name', async () => {
+  const tokenizer = fixture('lm', 'tokenizer.json');
+  // The fixture's WordPiece vocabulary lowercases and splits on whitespace: whole words map to their ids.
+  const vocab = (JSON.parse(readFileSync(tokenizer, 'utf8')) as { model: { vocab: Record<string, number> } }).model.vocab;
+  const r = await benchmarkModels({ models: [MODEL], threads: 1, runs: 1, warmup: 0, profile: false, generate: { prompt: 'The harbor town', tokenizer, newTokens: 2 } }, QUIET_JOB);
+  assert.equal(r.generation?.promptFrom, 'text');
+  assert.deepEqual(r.generation?.prompt, ['the', 'harbor', 'town'].map((w) => vocab[w]));
+  assert.ok(vocab.day >= config.vocabSize);
+  await assert.rejects(benchmarkModels({ models: [MODEL], generate: { prompt: 'the day', tokenizer } }, QUIET_JOB), new RegExp(`tokenizer\\.json gives token id ${vocab.day}, beyond the model's vocabulary of ${config.vocabSize}`));
 });
