@@ -4,8 +4,8 @@
  * from an in-memory source) large enough that one decode step reads more weights than the CPU's
  * caches hold. It is quantized by the quantize job to INT4 MatMulNBits (RTN, block 128) and to
  * INT8 dynamic W8A8; a copy of the INT4 model at accuracy_level 4 holds the same codes (what
- * `quantize --accuracy-level 4` writes), so it is not quantized a second time; and then all four are decode-benchmarked by the
- * benchmark job's generation mode in one interleaved run. Prints decode tokens/s side by side,
+ * `quantize --accuracy-level 4` writes), so it is not quantized a second time. All four are then
+ * decode-benchmarked by the benchmark job's generation mode in one interleaved run. Prints decode tokens/s side by side,
  * each one's ratio to FP32 (the reference), the weight bytes a step reads, and the goal:
  * INT4 decode ≥ 2.5× FP32 tokens/s. A benchmark, not a test: it prints, it does not assert.
  *   npm run bench -- decode [--threads=N] [--prompt=P] [--new=N] [--rounds=K] [--vocab=V]
