@@ -23,8 +23,8 @@ function weightKind(m: ModelBench): string {
 /** What the CPU offers MatMulNBits at accuracy level 4 (int8 activations and dot products). */
 function int8Compute(cpu: CpuFeatures): string | undefined {
   if (!cpu.known) return undefined;
-  if (cpu.avx512vnni || cpu.avxVnni || cpu.amxInt8) return `${describeCpu(cpu)}, with int8 dot-product instructions`;
-  if (cpu.avx2) return `${describeCpu(cpu)}, with AVX2 int8 multiply-adds`;
+  if (cpu.avx512vnni || cpu.avxVnni || cpu.amxInt8) return `${describeCpu(cpu)}: int8 dot-product instructions`;
+  if (cpu.avx2) return `${describeCpu(cpu)}: AVX2 int8 multiply-adds`;
   return undefined;
 }
 
@@ -38,7 +38,7 @@ function modelGenerationVerdicts(g: ModelGeneration, m: ModelBench, cpu: CpuFeat
     const levels = g.nbitsAccuracyLevels;
     const compute = int8Compute(cpu);
     if (levels.length === 1 && levels[0] === 4) out.push(`${name}: MatMulNBits runs at accuracy_level 4: activations are quantized to int8 per block and multiplied with int8 instructions${compute ? ` (${compute})` : ''}, instead of unpacking the 4-bit weights to float.`);
-    else if (compute) out.push(`${name}: MatMulNBits runs at accuracy_level ${levels.join('/') || 0} (float compute: 4-bit weights unpacked to float in the kernel); accuracy_level 4 uses int8 compute on ${compute} and is often much faster at decode.`);
+    else if (compute) out.push(`${name}: MatMulNBits runs at accuracy_level ${levels.join('/') || 0} (float compute: 4-bit weights unpacked to float in the kernel); accuracy_level 4 uses int8 compute (${compute}) and is often much faster at decode.`);
   }
   return out;
 }
