@@ -31,6 +31,85 @@ export interface BenchParams {
   readonly profile?: boolean;
   /** Inputs from a file or folder (`.npy`, `.npz`, `.pb`) instead of generated ones; the first batch is used. */
   readonly inputsFile?: string;
+  /**
+   * Generation mode for decoders with a KV cache: `runs` are then whole generations per model
+   * (default 3) after `warmup` untimed ones (default 1), and the report carries {@link BenchReport.generation}.
+   */
+  readonly generate?: GenerationParams;
+}
+
+/** What a generation benchmark runs: a prompt, then greedy decoding with the cache fed back. */
+export interface GenerationParams {
+  /** Prompt length P in tokens when the prompt is generated (ids from the vocabulary). Default 32. */
+  readonly promptTokens?: number;
+  /** Decode steps N after the prefill, each feeding one token through the cache. Default 32. */
+  readonly newTokens?: number;
+  /** A text prompt, tokenized with {@link tokenizer}; it replaces the generated ids. */
+  readonly prompt?: string;
+  /** The `tokenizer.json` for {@link prompt}. */
+  readonly tokenizer?: string;
+}
+
+/** The shape of a decoder's KV cache, read from its graph inputs. */
+export interface DecoderGeometry {
+  readonly layers: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly vocabSize: number;
+  /** Bytes of one cached element (4 for float32, 2 for float16). */
+  readonly kvElementBytes: number;
+}
+
+/** The generation results for one model. */
+export interface ModelGeneration {
+  readonly path: string;
+  readonly decoder: DecoderGeometry;
+  /** Prefill (time to first token) of each timed round, in ms. */
+  readonly prefillSamples: readonly number[];
+  readonly prefillMs: LatencyStats;
+  /** Median per-token decode latency at each decode step (across rounds), in ms: the per-token chart. */
+  readonly tokenMs: readonly number[];
+  /** Decode tokens per second at the median per-token latency. */
+  readonly decodeTokensPerSec: number;
+  /** The greedy tokens: the prefill's, then one per decode step (N + 1); the same in every round. */
+  readonly tokens: readonly number[];
+  /** Bytes of the cache the last step returned, as measured on its tensors. */
+  readonly kvCacheBytes: number;
+  /** 2 · layers · kvHeads · headDim · element bytes · (P + N) · batch: what {@link kvCacheBytes} must equal. */
+  readonly kvCacheBytesComputed: number;
+  /** Weight bytes one decode step reads: initializers of the matrix products in full, one row of each embedding Gather. */
+  readonly weightBytesPerToken: number;
+  /** The distinct `accuracy_level` attributes of MatMulNBits nodes (0 when unset); empty without MatMulNBits. */
+  readonly nbitsAccuracyLevels: readonly number[];
+}
+
+/** Model b against model a in generation mode. */
+export interface GenerationComparison {
+  readonly a: string;
+  readonly b: string;
+  /** median prefill(a) / median prefill(b): above 1 means b is faster. */
+  readonly prefillRatio: number;
+  /** p10 and p90 of the per-round prefill ratios. */
+  readonly prefillSpread: readonly [number, number];
+  /** median per-token decode(a) / median per-token decode(b). */
+  readonly decodeRatio: number;
+  /** p10 and p90 of the per-round ratios of mean per-token decode latency. */
+  readonly decodeSpread: readonly [number, number];
+  /** Whether both generated the same greedy tokens. */
+  readonly tokensAgree: boolean;
+  /** Index into {@link ModelGeneration.tokens} of the first differing token, or null when they agree. */
+  readonly firstDivergence: number | null;
+}
+
+/** What a generation benchmark measured, beside the per-token decode latencies in {@link BenchReport.models}. */
+export interface GenerationReport {
+  readonly promptTokens: number;
+  readonly newTokens: number;
+  readonly promptFrom: 'generated' | 'text';
+  /** The prompt's token ids. */
+  readonly prompt: readonly number[];
+  readonly models: readonly ModelGeneration[];
+  readonly comparisons: readonly GenerationComparison[];
 }
 
 /** The CPU features that decide which integer kernels ONNX Runtime can use. */
@@ -117,6 +196,11 @@ export interface BenchReport {
   readonly comparisons: readonly BenchComparison[];
   /** Plain-language conclusions, each naming the operators and CPU features it rests on. */
   readonly verdicts: readonly string[];
+  /**
+   * Present in generation mode. {@link models} then describe the decode step (latencies are per
+   * decoded token, the profile is of decode steps) and {@link comparisons} compare decode speed.
+   */
+  readonly generation?: GenerationReport;
   readonly settings: {
     readonly threads: number;
     readonly warmup: number;

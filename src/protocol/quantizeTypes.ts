@@ -34,6 +34,8 @@ interface WeightQuantParams extends TransformSource {
   readonly group?: number;
   /** Signed codes with zero point 0 (default true); false for unsigned codes with zero points. */
   readonly symmetric?: boolean;
+  /** MatMulNBits' `accuracy_level` (nbits format only): 4 lets ONNX Runtime compute in int8. Unset by default. */
+  readonly accuracyLevel?: number;
 }
 
 /** Round to nearest. */

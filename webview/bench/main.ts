@@ -7,6 +7,7 @@ import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, T
 import type { BenchHostMessage, BenchWebviewMessage } from '../../src/protocol/webviewProtocol';
 import type { BenchReport, ModelBench } from '../../src/protocol/benchTypes';
 import { formatBytes, h, themeColor, vscodeApi } from '../shared/vscodeApi';
+import { generationSection } from './generationSection';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
@@ -83,15 +84,18 @@ function render(r: BenchReport, savedAs?: string): void {
     return h('li', {}, `${name(c.b)} vs ${name(c.a)}: ${c.ratioOfMedians.toFixed(2)}× (p10–p90 of paired runs ${c.spread[0].toFixed(2)}–${c.spread[1].toFixed(2)})${agree ? `. Outputs: ${agree}` : ''}`);
   });
   const latency = h('canvas', { role: 'img', 'aria-label': 'Latency distribution' });
+  const gen = r.generation ? generationSection(r, r.generation, palette()) : undefined;
   const ops = h('canvas', { role: 'img', 'aria-label': 'Time per operator type' });
   app.replaceChildren(
     h('h1', {}, `Benchmark: ${r.models.map((m) => name(m.path)).join(' vs ')}`),
     h('p', { class: 'hint' }, `${r.settings.rounds} interleaved rounds after ${r.settings.warmup} warm-up runs, ${r.settings.threads || 'default'} threads, optimization ${r.settings.optimizationLevel}, inputs ${r.settings.inputsFrom} (${Object.entries(r.settings.inputs).map(([k, v]) => `${k} [${v.join(', ')}]`).join(', ')}), ONNX Runtime ${r.settings.runtime}.${savedAs ? ` Saved as ${savedAs}.` : ''}`),
     h('section', { class: 'verdicts', 'aria-label': 'Why' }, h('h2', {}, 'Why'), h('ul', {}, ...r.verdicts.map((v) => h('li', {}, v)))),
     h('section', { 'aria-label': 'CPU' }, h('h2', {}, `CPU: ${cpu.model} (${cpu.cores} cores)`), h('div', { class: 'flags' }, ...flags)),
-    h('section', { 'aria-label': 'Latency' }, h('h2', {}, 'Latency'), table, ...(comparisons.length ? [h('ul', {}, ...comparisons)] : []), h('h3', {}, 'Distribution of run times'), h('div', { class: 'chart-box tall' }, latency)),
-    h('section', { 'aria-label': 'Operators' }, h('h2', {}, 'Time per operator type (profiling pass)'), h('div', { class: 'chart-box tall' }, ops)),
+    ...(gen ? [gen.section] : []),
+    h('section', { 'aria-label': 'Latency' }, h('h2', {}, gen ? 'Decode step latency (per token)' : 'Latency'), table, ...(comparisons.length ? [h('ul', {}, ...comparisons)] : []), h('h3', {}, 'Distribution of run times'), h('div', { class: 'chart-box tall' }, latency)),
+    h('section', { 'aria-label': 'Operators' }, h('h2', {}, `Time per operator type (profiling pass${gen ? ', decode steps' : ''})`), h('div', { class: 'chart-box tall' }, ops)),
   );
+  if (gen) charts.push(gen.draw());
   const dist = distribution(r.models);
   chart(latency, dist.labels, dist.datasets, 'runs');
   const types = [...new Set(r.models.flatMap((m) => m.opTimes.slice(0, 12).map((o) => o.opType)))];

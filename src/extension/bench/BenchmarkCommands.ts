@@ -5,6 +5,7 @@ import type { WorkerClient } from '../client/WorkerClient';
 import { findWorkspaceModels } from '../modelFiles';
 import type { TransformRunner } from '../quantize/TransformRunner';
 import { BenchmarkPanel } from './BenchmarkPanel';
+import { pickBenchMode } from './pickBenchMode';
 
 /** Where benchmark results are kept, relative to the workspace folder. */
 const RESULTS_DIR = ['.quantscope', 'bench'];
@@ -32,9 +33,11 @@ export class BenchmarkCommands {
     return picked.map((p) => p.uri).sort((a, b) => Number(preset.some((p) => p.fsPath === b.fsPath)) - Number(preset.some((p) => p.fsPath === a.fsPath)));
   }
 
-  /** Runs the benchmark with the user's settings, saves it, and shows it. */
+  /** Runs the benchmark with the user's settings, saves it, and shows it; a decoder is asked whether to time generation. */
   async run(models: readonly vscode.Uri[], overrides: Partial<BenchParams> = {}): Promise<BenchReport | undefined> {
     const c = vscode.workspace.getConfiguration('quantscope');
+    const mode = overrides.generate || !models.length ? {} : await pickBenchMode(this.worker, models[0]);
+    if (!mode) return undefined;
     const params: BenchParams = {
       models: models.map((m) => m.fsPath),
       threads: c.get<number>('worker.threads', 0),
@@ -43,6 +46,7 @@ export class BenchmarkCommands {
       dims: c.get<Record<string, number>>('calibration.symbolicDimensions', {}),
       runs: c.get<number>('benchmark.runs', 50),
       warmup: c.get<number>('benchmark.warmup', 5),
+      ...mode,
       ...overrides,
     };
     const report = await this.runner.run(`Benchmarking ${models.map((m) => path.basename(m.fsPath)).join(', ')}`, (token, onProgress) => this.worker.request('benchmark', params, { token, onProgress }));

@@ -6,6 +6,7 @@
 import { basename } from 'node:path';
 import type { BenchReport, CpuFeatures, ModelBench } from '../../protocol/benchTypes';
 import { describeCpu } from './cpuFeatures';
+import { generationVerdicts } from './generationVerdicts';
 
 /** Integer matrix products whose speed depends on VNNI/AMX dot-product instructions. */
 const INT_MATMULS = ['MatMulInteger', 'DynamicQuantizeMatMul', 'MatMulIntegerToFloat', 'QLinearMatMul', 'QGemm', 'QLinearConv', 'ConvInteger', 'QAttention'];
@@ -32,7 +33,7 @@ function share(m: ModelBench, op: string): string {
   return s === undefined ? 'not profiled' : `${pct(s)} of node time`;
 }
 
-function modelVerdicts(m: ModelBench, cpu: CpuFeatures, baseline: boolean): string[] {
+function modelVerdicts(m: ModelBench, cpu: CpuFeatures, baseline: boolean, generation: boolean): string[] {
   const out: string[] = [];
   const name = basename(m.path);
   const vnni = cpu.avx512vnni || cpu.avxVnni || cpu.amxInt8;
@@ -54,7 +55,8 @@ function modelVerdicts(m: ModelBench, cpu: CpuFeatures, baseline: boolean): stri
       ? `${name}: the graph's ${m.graphOps.DequantizeLinear} DequantizeLinear nodes did not run: ONNX Runtime fused DequantizeLinear→MatMul into ${fusedInto.join(', ')} (${fusedInto.map((op) => share(m, op)).join(', ')}), so this QDQ model does not dequantize to float on every run.`
       : `${name}: the graph's ${m.graphOps.DequantizeLinear} DequantizeLinear nodes did not run as such: ONNX Runtime folded them into float weights at load, so the model runs in float like the original.`);
   }
-  if (ran(m, 'MatMulNBits')) {
+  // Generation verdicts say how MatMulNBits computes, from its accuracy level.
+  if (ran(m, 'MatMulNBits') && !generation) {
     out.push(`${name}: MatMulNBits ran (${share(m, 'MatMulNBits')}): its packed 4/8-bit weights are unpacked inside the kernel and multiplied in float${cpu.known ? ` (${describeCpu(cpu)})` : ''}; it saves memory traffic, which pays most at batch 1 and short inputs, not compute.`);
   }
   // The bound matters for the model others are compared with; repeating it per variant adds noise.
@@ -85,7 +87,8 @@ function opDiff(base: ModelBench, m: ModelBench): string {
 /** Verdicts for a report: per model, then per comparison. */
 export function benchVerdicts(report: Omit<BenchReport, 'verdicts'>): string[] {
   const out: string[] = [];
-  report.models.forEach((m, i) => out.push(...modelVerdicts(m, report.cpu, i === 0)));
+  report.models.forEach((m, i) => out.push(...modelVerdicts(m, report.cpu, i === 0, report.generation !== undefined)));
+  out.push(...generationVerdicts(report));
   for (const c of report.comparisons) {
     const a = report.models.find((m) => m.path === c.a);
     const b = report.models.find((m) => m.path === c.b);
@@ -93,7 +96,8 @@ export function benchVerdicts(report: Omit<BenchReport, 'verdicts'>): string[] {
     const [lo, hi] = c.spread;
     // Within half a percent the rounded figure would read 1.00× either way.
     const what = c.ratioOfMedians >= 1.005 ? 'speedup' : c.ratioOfMedians <= 0.995 ? 'slowdown' : 'ratio';
-    out.push(`measured ${what} of ${basename(b.path)}${opDiff(a, b)} over ${basename(a.path)}: ${times(c.ratioOfMedians)} (p50; paired rounds p10–p90 ${times(lo)}–${times(hi)}${lo < 1 && hi > 1 ? ', which straddles 1×: no difference this run can resolve' : ''}) on ${report.cpu.model} (${describeCpu(report.cpu)}).`);
+    // A generation report says this per phase, with the bytes each token reads.
+    if (!report.generation) out.push(`measured ${what} of ${basename(b.path)}${opDiff(a, b)} over ${basename(a.path)}: ${times(c.ratioOfMedians)} (p50; paired rounds p10–p90 ${times(lo)}–${times(hi)}${lo < 1 && hi > 1 ? ', which straddles 1×: no difference this run can resolve' : ''}) on ${report.cpu.model} (${describeCpu(report.cpu)}).`);
     if (a.opTimes.length) {
       const mm = matmulShare(a);
       const bound = 1 / Math.max(1e-9, 1 - mm);

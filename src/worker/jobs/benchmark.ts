@@ -18,6 +18,7 @@ import { throwIfCancelled, type JobContext } from './JobContext';
 import { openTimedSession, runtimeVersion, type BoundRun, type TimedSession } from '../ort';
 import { OutputMetricsAccumulator } from './outputMetrics';
 import { resolveModelInput } from './modelInput';
+import { benchmarkGeneration } from './generationBench';
 
 /** Profiled runs per model; the profiler slows runs down, so a few are enough for shares. */
 const PROFILE_RUNS = 5;
@@ -83,7 +84,7 @@ export function weightBits(model: OnnxModel): number | null {
 }
 
 /** Node counts per operator type of the stored graph. */
-function graphOps(model: OnnxModel): Record<string, number> {
+export function graphOps(model: OnnxModel): Record<string, number> {
   const out: Record<string, number> = {};
   for (const n of model.nodes) out[n.opType ?? '?'] = (out[n.opType ?? '?'] ?? 0) + 1;
   return out;
@@ -94,6 +95,8 @@ export interface ProfileEvent {
   readonly cat?: unknown;
   readonly name?: unknown;
   readonly dur?: unknown;
+  /** Start in µs since the session began. */
+  readonly ts?: unknown;
   readonly args?: { readonly op_name?: unknown; readonly provider?: unknown };
 }
 
@@ -189,7 +192,8 @@ async function profileModel(path: string, feeds: Batch, params: BenchParams, dir
  * interleaved rounds (each round runs every model once, the starting model rotating) so drift of
  * the machine hits all models alike. A separate profiled session per model gives operator times,
  * because the profiler's own cost must not leak into the latencies. Checks cancellation between
- * runs; throws {@link CancelledError} when cancelled.
+ * runs; throws {@link CancelledError} when cancelled. With `params.generate` the models are
+ * decoders and whole generations are timed instead (see {@link benchmarkGeneration}).
  */
 export async function benchmarkModels(given: BenchParams, ctx: JobContext): Promise<BenchReport> {
   if (!given.models.length) throw new RangeError('benchmark needs at least one model');
@@ -197,6 +201,7 @@ export async function benchmarkModels(given: BenchParams, ctx: JobContext): Prom
   const graphs: string[] = [];
   for (const m of given.models) graphs.push((await resolveModelInput(m, ctx)).onnx);
   const params: BenchParams = { ...given, models: graphs };
+  if (params.generate) return benchmarkGeneration(params, ctx);
   const warmup = Math.max(0, params.warmup ?? 3);
   const runs = Math.max(1, params.runs ?? 20);
   const profile = params.profile ?? true;

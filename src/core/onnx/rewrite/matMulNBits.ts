@@ -7,6 +7,19 @@ import { replaceWeightedNode } from './replaceWeightedNode';
 import type { RewriteRecord } from './RewriteRecord';
 import type { WeightTarget } from './weightTargets';
 
+/** Options of {@link rewriteMatMulNBits}. */
+export interface NBitsOptions {
+  /**
+   * MatMulNBits' `accuracy_level`: the lowest precision ONNX Runtime may compute in (0 unset,
+   * 1 fp32, 2 fp16, 3 bf16, 4 int8). At 4 the CPU kernel quantizes activations per block to int8
+   * and multiplies in integer instructions instead of unpacking the weights to float.
+   */
+  readonly accuracyLevel?: number;
+}
+
+/** The accuracy levels MatMulNBits defines. */
+export const NBITS_ACCURACY_LEVELS: readonly number[] = [0, 1, 2, 3, 4];
+
 /**
  * Replaces `MatMul(X, W)` (or `Gemm(X, W[, C])`) by `com.microsoft::MatMulNBits(X, B, scales
  * [, zero_points])` with bits = 4 (followed by `Add(·, C)` for a Gemm bias). `weight` is the 4-bit
@@ -14,7 +27,9 @@ import type { WeightTarget } from './weightTargets';
  * group size as block size, per-channel ones get a single padded block. The main node keeps the
  * original node's name and output, so downstream names are unchanged.
  */
-export function rewriteMatMulNBits(model: OnnxModel, target: WeightTarget, weight: QuantizedWeight, names = new NameAllocator(model)): RewriteRecord {
+export function rewriteMatMulNBits(model: OnnxModel, target: WeightTarget, weight: QuantizedWeight, names = new NameAllocator(model), options: NBitsOptions = {}): RewriteRecord {
+  const level = options.accuracyLevel ?? 0;
+  if (!NBITS_ACCURACY_LEVELS.includes(level)) throw new RangeError(`MatMulNBits accuracy_level must be one of ${NBITS_ACCURACY_LEVELS.join(', ')}; got ${level}`);
   const { rows, cols } = weight.layout;
   if (rows !== target.outFeatures || cols !== target.inFeatures) {
     throw new RangeError(`${target.layer}: quantized weight is ${rows}×${cols}, the layer needs ${target.outFeatures}×${target.inFeatures} [out, in]`);
@@ -43,7 +58,7 @@ export function rewriteMatMulNBits(model: OnnxModel, target: WeightTarget, weigh
     domain: 'com.microsoft',
     input: inputs,
     output: [mmOut],
-    attribute: [Attr.int('K', p.K), Attr.int('N', p.N), Attr.int('bits', 4), Attr.int('block_size', blockSize)],
+    attribute: [Attr.int('K', p.K), Attr.int('N', p.N), Attr.int('bits', 4), Attr.int('block_size', blockSize), ...(level ? [Attr.int('accuracy_level', level)] : [])],
   }];
   if (bias) nodes.push({ name: names.fresh(`${target.layer}_bias`), opType: 'Add', input: [mmOut, bias], output: [output] });
   model.ensureOpset('com.microsoft', 1);

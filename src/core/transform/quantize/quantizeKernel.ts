@@ -38,6 +38,8 @@ export interface QuantizeSettings {
   readonly fitGroup?: boolean;
   readonly actOrder?: boolean;
   readonly damping?: number;
+  /** MatMulNBits' accuracy_level. */
+  readonly accuracyLevel?: number;
   /** SmoothQuant's migration strength. */
   readonly smoothAlpha?: number;
   /** LLM.int8()'s outlier threshold. */
@@ -99,7 +101,7 @@ export function quantizeKernel(run: TransformRun<QuantizeParams>, s: QuantizeSet
       }
       const report = quantizeLayer(model, target, {
         rounding: s.rounding, format: choice ? 'qdq' : s.format, scheme,
-        hessian: h?.hessian, calibrationRows: h?.rows, actOrder: s.actOrder, damping: s.damping,
+        hessian: h?.hessian, calibrationRows: h?.rows, actOrder: s.actOrder, damping: s.damping, accuracyLevel: s.accuracyLevel,
         activation, outliers: outliers?.length ? outliers : undefined,
         names, isCancelled: run.ctx.isCancelled,
       });

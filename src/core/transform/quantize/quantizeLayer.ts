@@ -36,6 +36,8 @@ export interface LayerJob {
   readonly activation?: StaticActivation;
   /** LLM.int8(): input channels kept in float; the others are quantized. */
   readonly outliers?: readonly number[];
+  /** MatMulNBits' accuracy_level (0 or absent: unset). */
+  readonly accuracyLevel?: number;
   readonly names: NameAllocator;
   readonly isCancelled: () => boolean;
 }
@@ -55,7 +57,7 @@ function sqnrDb(w: Float32Array, q: Float32Array): number | null {
  * then its codes sit in an INT8 container.
  */
 function write(model: OnnxModel, target: WeightTarget, q: QuantizedWeight, job: LayerJob): RewriteRecord {
-  if (job.format === 'nbits') return rewriteMatMulNBits(model, target, q, job.names);
+  if (job.format === 'nbits') return rewriteMatMulNBits(model, target, q, job.names, { accuracyLevel: job.accuracyLevel });
   if (job.format === 'dynamic') return rewriteDynamicW8A8(model, target, q, job.names);
   if (job.format === 'static') {
     if (!job.activation) throw new Error(`${target.layer}: static W8A8 needs the activation's scale from calibration`);

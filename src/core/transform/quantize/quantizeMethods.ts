@@ -23,6 +23,10 @@ const GROUP: ParamSpec = {
   pickTitle: 'block size along the input axis', pickWhen: (p) => p.bits === 4, pickOrder: 2.5,
   picks: [128, 64, 32].map((n) => ({ value: n, label: `Block ${n}`, description: n === 128 ? 'the usual choice' : 'finer scales, larger file' })),
 };
+const ACCURACY_LEVEL: ParamSpec = {
+  name: 'accuracy-level', field: 'accuracyLevel', kind: 'int', min: 0, max: 4, placeholder: '0-4',
+  help: 'MatMulNBits accuracy_level (nbits only): 4 computes in int8 (activations quantized per block), often much faster on AVX2/AVX-512 CPUs; unset keeps float compute',
+};
 const ASYM: ParamSpec = { name: 'asym', field: 'symmetric', kind: 'flag', sets: false, default: true, help: 'Asymmetric weights (a zero point per group or channel)' };
 const WEIGHT_FORMAT: ParamSpec = {
   name: 'format', field: 'format', kind: 'enum', values: ['qdq', 'dynamic', 'static', 'nbits'], default: 'qdq', placeholder: 'qdq|dynamic|static|nbits',
@@ -68,16 +72,17 @@ function weightDefaults(given: { readonly bits?: 8 | 4 | 3; readonly format?: Qu
 }
 
 /** The scheme and format RTN or GPTQ writes, refusing combinations no output can hold. */
-function weightSettings(p: RtnParams | GptqParams, specs: readonly ParamSpec[]): Pick<QuantizeSettings, 'scheme' | 'format' | 'fitGroup'> {
+function weightSettings(p: RtnParams | GptqParams, specs: readonly ParamSpec[]): Pick<QuantizeSettings, 'scheme' | 'format' | 'fitGroup' | 'accuracyLevel'> {
   const { bits, format } = p;
   if (format === 'nbits' && bits !== 4) throw new RangeError(`the nbits format (MatMulNBits) stores 4-bit weights only; got ${bits} bits (use --format qdq for 8 or 3 bits)`);
   if ((format === 'dynamic' || format === 'static') && bits !== 8) throw new RangeError(`the ${format} format is W8A8: it needs 8-bit weights; got ${bits} bits`);
   if ((format === 'dynamic' || format === 'static') && p.group !== undefined) throw new RangeError(`the ${format} format has one scale per output channel; drop the group size`);
+  if (p.accuracyLevel !== undefined && format !== 'nbits') throw new RangeError(`the accuracy level is MatMulNBits' (the nbits format); got the ${format} format`);
   const symmetric = p.symmetric ?? defaultOf<boolean>(specs, 'symmetric');
   // MatMulNBits stores blocks: without a group it takes the table's default block.
   const group = p.group ?? (format === 'nbits' ? defaultOf<number>(specs, 'group') : undefined);
   const scheme: QuantScheme = group === undefined ? { bits, symmetric, granularity: 'channel' } : { bits, symmetric, granularity: 'group', groupSize: group };
-  return { scheme, format, fitGroup: p.group === undefined && group !== undefined };
+  return { scheme, format, fitGroup: p.group === undefined && group !== undefined, ...(p.accuracyLevel ? { accuracyLevel: p.accuracyLevel } : {}) };
 }
 
 /** One line for RTN and GPTQ reports. */
@@ -93,7 +98,7 @@ function weightSuffix(p: RtnParams | GptqParams): string {
 const NEEDS_NOTHING = { calibration: false, hessian: false, activations: false } as const;
 const INT8_CHANNEL: QuantScheme = { bits: 8, symmetric: true, granularity: 'channel' };
 
-const RTN_PARAMS: readonly ParamSpec[] = [BITS, GROUP, WEIGHT_FORMAT, ASYM];
+const RTN_PARAMS: readonly ParamSpec[] = [BITS, GROUP, WEIGHT_FORMAT, ASYM, ACCURACY_LEVEL];
 
 /** Round to nearest, as ONNX QuantizeLinear rounds. */
 export const RTN: TransformMethod<RtnParams, LayerReport, QuantizeReport> = {
