@@ -19,6 +19,7 @@ import type { CliCommand } from './CliCommand';
 import { JSON_OPTION, type CommandSpec, type OptionGroup, type OptionSpec } from './CommandSpec';
 import { CALIBRATION_OPTIONS, LAYERS_OPTION, OUTPUT_OPTION, OVERWRITE_OPTION } from './commonOptions';
 import { parseArgs, UsageError, type ParsedArgs } from './parseArgs';
+import { ggufTargetOf, runGgufQuantize } from './quantizeGguf';
 import { renderQuantize } from './renderQuantize';
 import { runCommand } from './runCommand';
 import { PROCESS_OUTPUT, runCliJob, type CliOutput } from './runCliJob';
@@ -26,6 +27,7 @@ import { PROCESS_OUTPUT, runCliJob, type CliOutput } from './runCliJob';
 /** The options every quantization method takes; the methods' own come from the method table. */
 function generalOptions(table: CliMethodTable): readonly OptionSpec[] {
   return [
+    { name: 'to', kind: 'string', placeholder: 'gguf:TYPE|onnx', help: 'Output format: onnx (default), or GGUF for llama.cpp in one ggml type (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k..q6_k) or a preset (q4_k_m, q5_k_m, q3_k_m, q8_0); MODEL is then a .gguf or a Hugging Face folder' },
     { name: 'method', kind: 'enum', values: methodsOf(table, 'quantize').map((m) => m.name), help: 'The quantization method (required unless --recipe)' },
     LAYERS_OPTION,
     OUTPUT_OPTION,
@@ -55,7 +57,7 @@ export function quantizeSpec(table: CliMethodTable): CommandSpec {
   return {
   name: 'quantize',
   summary: 'Quantize MatMul/Gemm weights of an ONNX model into a new model and report the error',
-  usage: [`quantize MODEL.onnx --method ${methodsOf(table, 'quantize').map((m) => m.name).join('|')} [options]`, 'quantize [MODEL.onnx] --recipe PLAN.qrecipe.yaml [-o OUT.onnx] [--json]'],
+  usage: ['quantize MODEL --to gguf:TYPE [-o OUT.gguf] [--json]', `quantize MODEL.onnx --method ${methodsOf(table, 'quantize').map((m) => m.name).join('|')} [options]`, 'quantize [MODEL.onnx] --recipe PLAN.qrecipe.yaml [-o OUT.onnx] [--json]'],
   description: 'Quantize the MatMul/Gemm weights of an ONNX model into a new model (default MODEL.q<bits>.onnx beside it, never overwriting), check that ONNX Runtime loads it, and report the error on held-out inputs. smoothquant is W8A8 after migrating activation outliers into the weights; llmint8 keeps input channels with outliers in float and the rest W8A8; plan chooses float, INT8 or INT4 per layer under a budget, and --plan-only prints that plan as a recipe that --recipe applies.',
   arguments: [{ name: 'MODEL.onnx', help: 'The ONNX model (quantize reads ONNX models only)', count: 'optional' }],
   options: generalOptions(table),
@@ -65,6 +67,8 @@ export function quantizeSpec(table: CliMethodTable): CommandSpec {
     'quantize model.onnx --method gptq --bits 4 --group 128 --calib inputs.npz',
     'quantize model.onnx --method plan --budget-bits 5 --plan-only > model.qrecipe.yaml',
     'quantize model.onnx --recipe model.qrecipe.yaml -o model.mixed.onnx',
+    'quantize model-f16.gguf --to gguf:q4_k_m',
+    'quantize ./Llama-3.2-1B --to gguf:q8_0',
   ],
   };
 }
@@ -165,6 +169,8 @@ export async function quantizeParamsFromArgs(argv: readonly string[]): Promise<Q
 export const QUANTIZE_COMMAND: CliCommand = {
   spec: QUANTIZE_SPEC,
   run: async (args, output) => {
+    const gguf = ggufTargetOf(args.string('to'));
+    if (gguf) return runGgufQuantize(args, gguf, output);
     const params = await quantizeParams(args);
     if (args.has('plan-only') && params.budget) {
       const planParams: PlanParams = dropUndefined({ path: params.path, budget: params.budget, calibration: params.calibration, layers: params.layers });
