@@ -99,6 +99,23 @@ describe('quantize to GGUF', () => {
     assert.ok(e8 < 0.03, `Q8_0 logits error ${e8}`);
   });
 
+  it('converts Qwen2 (biases, no rotary permutation) losslessly in F32, and Mistral as llama with a warning about its window', async () => {
+    const src = join(dir, 'qwen2');
+    await cp(fixture('decoder', 'qwen2'), src, { recursive: true });
+    const report = await quantizeToGguf(src, { target: parseGgufTarget('f32') });
+    assert.equal(report.architecture, 'qwen2');
+    assert.ok(report.tensors.some((t) => t.name === 'blk.0.attn_q.bias'));
+    const ref = reference('qwen2');
+    const err = relativeError(await logits(report.output, ref.tokens), ref.logits.flat());
+    assert.ok(err < 1e-4, `qwen2: F32 GGUF logits differ from the reference by ${err}`);
+
+    const mistral = join(dir, 'mistral');
+    await cp(fixture('decoder', 'mistral'), mistral, { recursive: true });
+    const m = await quantizeToGguf(mistral, { target: parseGgufTarget('q8_0') });
+    assert.equal(m.architecture, 'llama');
+    assert.ok(m.warnings.some((w) => /sliding window of \d+ positions is not written/.test(w)), m.warnings.join('; '));
+  });
+
   it('re-quantizes a GGUF without a config, keeps its metadata, and reports rows that fell back', async () => {
     const src = join(dir, 'gqa.gguf');
     await cp(fixture('decoder', 'llama_gqa.gguf'), src);
