@@ -21,6 +21,7 @@ import type { CliCommand } from './CliCommand';
 import { JSON_OPTION, type CommandSpec, type OptionGroup, type OptionSpec } from './CommandSpec';
 import { CALIBRATION_OPTIONS, LAYERS_OPTION, OUTPUT_OPTION, OVERWRITE_OPTION } from './commonOptions';
 import { parseArgs, UsageError, type ParsedArgs } from './parseArgs';
+import { runGgufQuantize } from './quantizeGguf';
 import { renderQuantize } from './renderQuantize';
 import { runCommand } from './runCommand';
 import { runQuantizeGptq } from './quantizeGptq';
@@ -60,7 +61,7 @@ export function quantizeSpec(table: CliMethodTable): CommandSpec {
   return {
   name: 'quantize',
   summary: 'Quantize MatMul/Gemm weights of an ONNX model or a language-model checkpoint into a new model and report the error',
-  usage: [`quantize MODEL.onnx --method ${methodsOf(table, 'quantize').map((m) => m.name).join('|')} [options]`, 'quantize [MODEL.onnx] --recipe PLAN.qrecipe.yaml [-o OUT.onnx] [--json]'],
+  usage: ['quantize MODEL --to gguf:TYPE|safetensors-gptq [-o OUT] [--json]', `quantize MODEL.onnx --method ${methodsOf(table, 'quantize').map((m) => m.name).join('|')} [options]`, 'quantize [MODEL.onnx] --recipe PLAN.qrecipe.yaml [-o OUT.onnx] [--json]'],
   description: 'Quantize the MatMul/Gemm weights of an ONNX model into a new model (default MODEL.q<bits>.onnx beside it, never overwriting; for a language-model checkpoint model.q<bits>.onnx in its folder), check that ONNX Runtime loads it, and report the error on held-out inputs. smoothquant is W8A8 after migrating activation outliers into the weights; llmint8 keeps input channels with outliers in float and the rest W8A8; plan chooses float, INT8 or INT4 per layer under a budget, and --plan-only prints that plan as a recipe that --recipe applies.',
   arguments: [{ name: 'MODEL.onnx', help: 'The ONNX model, or a language-model checkpoint (a Hugging Face folder, its model.safetensors or index, a .gguf), built into a graph that is cached beside it', count: 'optional' }],
   options: generalOptions(table),
@@ -71,6 +72,8 @@ export function quantizeSpec(table: CliMethodTable): CommandSpec {
     'quantize model.onnx --method plan --budget-bits 5 --plan-only > model.qrecipe.yaml',
     'quantize model.onnx --recipe model.qrecipe.yaml -o model.mixed.onnx',
     'quantize ./Llama-3.2-1B --to safetensors-gptq --bits 4 --group 128 --calib wiki.txt --tokenizer ./Llama-3.2-1B/tokenizer.json',
+    'quantize model-f16.gguf --to gguf:q4_k_m',
+    'quantize ./Llama-3.2-1B --to gguf:q8_0',
   ],
   };
 }
@@ -172,7 +175,9 @@ export const QUANTIZE_COMMAND: CliCommand = {
   spec: QUANTIZE_SPEC,
   run: async (args, output) => {
     const to = args.string('to');
-    if (to !== undefined && parseQuantizeTarget(to).kind === 'safetensors-gptq') return runQuantizeGptq(args, await calibrationFromArgs(args), output);
+    const target = to === undefined ? undefined : parseQuantizeTarget(to);
+    if (target?.kind === 'safetensors-gptq') return runQuantizeGptq(args, await calibrationFromArgs(args), output);
+    if (target?.kind === 'gguf') return runGgufQuantize(args, target.gguf, output);
     const params = await quantizeParams(args);
     if (args.has('plan-only') && params.budget) {
       const planParams: PlanParams = dropUndefined({ path: params.path, budget: params.budget, calibration: params.calibration, layers: params.layers });

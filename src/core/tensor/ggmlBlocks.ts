@@ -5,6 +5,7 @@
  */
 import type { DType } from './DType';
 import { f16Lookup } from './floatTables';
+import { dequantIq4Nl, dequantIq4Xs } from './ggmlIq4';
 
 /** Decodes `blocks` whole blocks from `bytes` (offset 0) into `out[0 .. blocks * blockSize)`. */
 export type Dequantizer = (bytes: Uint8Array, blocks: number, out: Float32Array) => void;
@@ -259,10 +260,10 @@ export const GGML_TYPES: readonly GgmlType[] = [
   block(17, 'IQ2_XS', QK_K, 74),
   block(18, 'IQ3_XXS', QK_K, 98),
   block(19, 'IQ1_S', QK_K, 50),
-  block(20, 'IQ4_NL', 32, 18),
+  block(20, 'IQ4_NL', 32, 18, dequantIq4Nl),
   block(21, 'IQ3_S', QK_K, 110),
   block(22, 'IQ2_S', QK_K, 82),
-  block(23, 'IQ4_XS', QK_K, 136),
+  block(23, 'IQ4_XS', QK_K, 136, dequantIq4Xs),
   plain(24, 'I8', 1, 'I8'),
   plain(25, 'I16', 2, 'I16'),
   plain(26, 'I32', 4, 'I32'),

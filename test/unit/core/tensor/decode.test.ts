@@ -124,7 +124,7 @@ describe('readTensorChunks', () => {
     const short = inline('F32', [4], new Uint8Array(8));
     await assert.rejects(readTensor(short), (e: unknown) => isFormatError(e) && /needs 16 bytes but only 8/.test((e as Error).message));
     await assert.rejects(readTensor(inline('C64', [1], new Uint8Array(8))), /cannot be read as numbers/);
-    await assert.rejects(readTensor(inline('GGML_IQ4_XS', [256], new Uint8Array(136))), /statistics not supported for GGML type IQ4_XS/);
+    await assert.rejects(readTensor(inline('GGML_IQ2_XXS', [256], new Uint8Array(66))), /statistics not supported for GGML type IQ2_XXS/);
     await assert.rejects(readTensor(inline('F32', [4], new Uint8Array(16)), { maxElements: 2 }), /more than the 2 read at once; read it in chunks/);
     await assert.rejects(readTensor({ ...inline('F32', [1], new Uint8Array(4)), source: { kind: 'none', reason: 'offloaded' } }), /no readable data: offloaded/);
     await assert.rejects(readTensor(inline('F32', [2, 2], new Uint8Array(16), { elements: 5 })), /declares 5 elements/);
