@@ -5,7 +5,7 @@
 import { DEFAULT_FINDING_THRESHOLDS, FINDING_THRESHOLD_HELP } from '../core/findings/findingThresholds';
 import type { FindingThresholds } from '../protocol/findingTypes';
 import { adviseModel, type AdviseParams } from '../worker/jobs/adviseModel';
-import { ALL_FORMATS, checkFile, checkInput, formatWords } from './checkInput';
+import { ALL_FORMATS, checkFile, checkInput, formatWords, isDecoderInput } from './checkInput';
 import type { CliCommand } from './CliCommand';
 import { JSON_OPTION, type CommandSpec, type OptionSpec } from './CommandSpec';
 import { UsageError } from './parseArgs';
@@ -50,7 +50,8 @@ export const ADVISE_COMMAND: CliCommand = {
   spec: ADVISE_SPEC,
   run: async (args, output) => {
     const path = args.positional[0];
-    const format = await checkInput(path, 'advise', ALL_FORMATS);
+    // A language-model checkpoint is judged on its built graph, calibration included.
+    const format = (await isDecoderInput(path)) ? 'onnx' : await checkInput(path, 'advise', ALL_FORMATS);
     const given = CALIBRATION_OPTIONS.filter((o) => o.name !== 'weights-only' && args.has(o.name)).map((o) => `--${o.name}`);
     if (format !== 'onnx' && given.length) throw new UsageError(`${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to ONNX models only: calibration runs the model in ONNX Runtime, and ${path} is ${formatWords(format)}.`, 'advise');
     const calibrationFiles = args.strings('calib');

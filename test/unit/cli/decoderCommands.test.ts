@@ -106,6 +106,13 @@ test('profile calibrates a decoder checkpoint through its built graph, and prune
   assert.equal(bench.code, 0, bench.err);
 });
 
+test('advise judges a decoder checkpoint on its built graph, with calibration and sensitivity', async () => {
+  const folder = copyOf('llama', 'llama-advise');
+  const r = parse<{ calibrated: boolean; findings: { kind: string; layer: string }[] }>(await cli('advise', folder, '--samples', '2', '--seq', '8', '--json'));
+  assert.equal(r.calibrated, true);
+  assert.ok(r.findings.some((f) => f.kind === 'sensitive' && f.layer.startsWith('model.layers.')), JSON.stringify(r.findings.map((f) => f.kind)));
+});
+
 test('a folder without config.json, a missing shard and a checkpoint without a decoder give the engine\'s message and write nothing', async () => {
   const noConfig = copyOf('llama', 'no_config');
   rmSync(join(noConfig, 'config.json'));
