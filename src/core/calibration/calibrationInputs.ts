@@ -119,6 +119,11 @@ export function resolveShape(spec: InputSpec, options: SyntheticOptions = {}): n
   });
 }
 
+/** True for a decoder's KV-cache input (a dim named as the past sequence), which a prefill feeds empty. */
+export function isPastCacheInput(spec: InputSpec): boolean {
+  return spec.shape?.some((d) => typeof d === 'string' && Object.prototype.hasOwnProperty.call(KV_CACHE_DIMS, d) && KV_CACHE_DIMS[d] === 'past') ?? false;
+}
+
 /** The IEEE half-precision bits nearest to `v` (round half to even; overflow to infinity). */
 export function floatToHalf(v: number): number {
   const f = new Float32Array([v]);
@@ -277,7 +282,7 @@ function completeFromTokens(batch: Batch, specs: readonly InputSpec[]): void {
     if (/mask/i.test(s.name)) t = filledTensor(type, [rows, length], () => 1);
     else if (s.name === 'position_ids') t = filledTensor(type, [rows, length], (i) => i % length);
     else if (s.name === 'token_type_ids') t = filledTensor(type, [rows, length], () => 0);
-    else if (s.shape?.some((d) => typeof d === 'string' && KV_CACHE_DIMS[d] === 'past')) {
+    else if (isPastCacheInput(s)) {
       t = filledTensor(type, resolveShape(s, { batchSize: rows, sequenceLength: length }), () => 0);
     }
     if (t) batch[s.name] = t;
