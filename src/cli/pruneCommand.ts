@@ -63,7 +63,7 @@ export async function pruneParams(args: ParsedArgs): Promise<PruneParams> {
   const base = dropUndefined({
     path,
     layers: layerPattern ? await layersMatching(path, layerPattern) : undefined,
-    calibration: await calibrationFromArgs(args),
+    calibration: await calibrationFromArgs(args, path),
     output: args.string('output'),
     overwrite: args.has('overwrite') || undefined,
   });

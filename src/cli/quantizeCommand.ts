@@ -27,6 +27,7 @@ import { runCommand } from './runCommand';
 import { runQuantizeGptq } from './quantizeGptq';
 import { parseQuantizeTarget, TO_OPTION } from './quantizeTarget';
 import { PROCESS_OUTPUT, runCliJob, type CliOutput } from './runCliJob';
+import { tokenizerBeside } from '../core/calibration/tokenizerBeside';
 
 /** The options every quantization method takes; the methods' own come from the method table. */
 function generalOptions(table: CliMethodTable): readonly OptionSpec[] {
@@ -85,18 +86,20 @@ export function withoutCommandWord(argv: readonly string[], word: string): reado
 
 /**
  * The calibration options shared by `quantize` and `prune` (`--samples`, `--batch`, `--seq`,
- * `--calib`, `--tokenizer`), or undefined when none was given.
+ * `--calib`, `--tokenizer`), or undefined when none was given. A `.txt` calibration file without
+ * `--tokenizer` is read with the `tokenizer.json` beside the model (`modelPath`), when there is one.
  */
-export async function calibrationFromArgs(args: ParsedArgs): Promise<QuantizeCalibration | undefined> {
+export async function calibrationFromArgs(args: ParsedArgs, modelPath: string): Promise<QuantizeCalibration | undefined> {
   const samples = args.number('samples');
   const batch = args.number('batch');
   const sequenceLength = args.number('seq');
   const file = args.string('calib');
-  const tokenizer = args.string('tokenizer');
+  const given = args.string('tokenizer');
   if (file !== undefined) await checkFile(file, { folders: true });
-  if (tokenizer !== undefined) {
+  const tokenizer = given ?? (file !== undefined && /\.txt$/i.test(file) ? await tokenizerBeside(modelPath) : undefined);
+  if (given !== undefined) {
     if (file === undefined) throw new UsageError('--tokenizer goes with a .txt calibration file (--calib FILE.txt)');
-    await checkFile(tokenizer);
+    await checkFile(given);
   }
   if (samples === undefined && batch === undefined && sequenceLength === undefined && file === undefined) return undefined;
   return dropUndefined({ samples, batch, sequenceLength, file, tokenizer });
@@ -156,7 +159,7 @@ export async function quantizeParams(args: ParsedArgs): Promise<QuantizeParams> 
     output: args.string('output'),
     overwrite: args.has('overwrite') || undefined,
     layers: pattern ? await layersMatching(path, pattern) : undefined,
-    calibration: await calibrationFromArgs(args),
+    calibration: await calibrationFromArgs(args, path),
     // A recipe's settings come first; the command line's options win.
     ...fromRecipe,
   });
@@ -176,7 +179,7 @@ export const QUANTIZE_COMMAND: CliCommand = {
   run: async (args, output) => {
     const to = args.string('to');
     const target = to === undefined ? undefined : parseQuantizeTarget(to);
-    if (target?.kind === 'safetensors-gptq') return runQuantizeGptq(args, await calibrationFromArgs(args), output);
+    if (target?.kind === 'safetensors-gptq') return runQuantizeGptq(args, await calibrationFromArgs(args, args.positional[0] ?? ''), output);
     if (target?.kind === 'gguf') return runGgufQuantize(args, target.gguf, output);
     const params = await quantizeParams(args);
     if (args.has('plan-only') && params.budget) {

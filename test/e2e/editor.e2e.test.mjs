@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { codeServerCli, launchBrowser, root, startCodeServer, workbenchUrl } from '../../scripts/lib/codeServer.mjs';
@@ -176,6 +176,8 @@ describe('Quantscope in code-server (installed .vsix)', { timeout: 600_000 }, ()
     copyFileSync(join(root, 'test', 'fixtures', 'safetensors', 'all_dtypes.safetensors'), join(workspace, 'all_dtypes.safetensors'));
     copyFileSync(join(root, 'test', 'fixtures', 'pytorch', 'malicious_zip.pt'), join(workspace, 'malicious_zip.pt'));
     copyFileSync(join(root, 'node_modules', '@gutenye', 'ocr-models', 'assets', 'ch_PP-OCRv4_rec_infer.onnx'), join(workspace, 'ppocr_rec.onnx'));
+    // A Hugging Face-layout language model (config.json, model.safetensors, tokenizer.json).
+    cpSync(join(root, 'test', 'fixtures', 'workspace', 'tiny_qwen2'), join(workspace, 'tiny_qwen2'), { recursive: true });
     // Few calibration batches keep the test quick; the setting is what a user would change.
     mkdirSync(join(workspace, '.vscode'), { recursive: true });
     writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'quantscope.calibration.samples': 2, 'quantscope.calibration.sequenceLength': 64, 'quantscope.benchmark.runs': 10, 'quantscope.benchmark.warmup': 2 }));
@@ -381,6 +383,31 @@ describe('Quantscope in code-server (installed .vsix)', { timeout: 600_000 }, ()
     assert.match(report, /tiny_mlp\.onnx → tiny_mlp\.q4\.onnx/);
     assert.match(report, /relative L2/);
     await shot('quantize-diff-and-report');
+  });
+
+  test('Quantize Layer… on a Hugging Face checkpoint\'s model.safetensors builds its graph, quantizes with GPTQ INT4 and opens the diff and the report', async () => {
+    const folder = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'tiny_qwen2' }).first();
+    const weights = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'model.safetensors' }).first();
+    await until('tiny_qwen2 to be expanded in the Explorer', async () => {
+      if (await weights.isVisible().catch(() => false)) return true;
+      if ((await folder.getAttribute('aria-expanded')) !== 'true') await folder.click();
+      return undefined;
+    }, 30_000);
+    await quantizeFromExplorer('model.safetensors');
+    await step('layers');
+    await step('method', 'GPTQ');
+    await step('bits and output format', 'INT4 MatMulNBits');
+    await step('block size', 'Block 32');
+    // The tokenizer.json beside the weights makes text calibration one of the choices.
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Text file (tokenized with tiny_qwen2/tokenizer.json)' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+    await step('calibration data', 'Generated inputs');
+    await page.locator('.tabs-container .tab', { hasText: 'model.safetensors ↔ model.q4.onnx' }).waitFor({ state: 'visible', timeout: 180_000 });
+    await page.locator('.monaco-diff-editor .view-lines', { hasText: 'MatMulNBits' }).first().waitFor({ state: 'visible', timeout: 60_000 });
+    const preview = await webviewShowing('h1:has-text("model.q4.onnx")', 60_000);
+    const report = await preview.locator('body').innerText();
+    assert.match(report, /gptq/i);
+    assert.match(report, /relative L2/);
+    await shot('quantize-language-model-diff-and-report');
   });
 
   test('a mixed-precision plan opens as a recipe; its Apply lens quantizes by it and opens the diff', async () => {

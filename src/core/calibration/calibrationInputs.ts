@@ -122,6 +122,11 @@ export function resolveShape(spec: InputSpec, options: SyntheticOptions = {}): n
 
 export { floatToHalf } from '../tensor/floatToHalf';
 
+/** True for a decoder's KV-cache input (a dim named as the past sequence), which a prefill feeds empty. */
+export function isPastCacheInput(spec: InputSpec): boolean {
+  return spec.shape?.some((d) => typeof d === 'string' && Object.prototype.hasOwnProperty.call(KV_CACHE_DIMS, d) && KV_CACHE_DIMS[d] === 'past') ?? false;
+}
+
 /**
  * Generates batches from the declared inputs: floats standard normal (Box–Muller), integers
  * uniform in [0, vocabSize) (token ids), inputs named like masks all ones. Seeded, so two runs
@@ -247,7 +252,7 @@ function completeFromTokens(batch: Batch, specs: readonly InputSpec[]): void {
     if (/mask/i.test(s.name)) t = filledTensor(type, [rows, length], () => 1);
     else if (s.name === 'position_ids') t = filledTensor(type, [rows, length], (i) => i % length);
     else if (s.name === 'token_type_ids') t = filledTensor(type, [rows, length], () => 0);
-    else if (s.shape?.some((d) => typeof d === 'string' && KV_CACHE_DIMS[d] === 'past')) {
+    else if (isPastCacheInput(s)) {
       t = filledTensor(type, resolveShape(s, { batchSize: rows, sequenceLength: length }), () => 0);
     }
     if (t) batch[s.name] = t;

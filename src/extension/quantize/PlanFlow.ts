@@ -38,7 +38,7 @@ export class PlanFlow {
       path: model.fsPath,
       budget: choices.budget,
       layers: choices.layers?.length ? choices.layers : undefined,
-      ...calibrationSettings(choices.calibrationFile),
+      ...calibrationSettings(choices.calibrationFile, choices.calibrationTokenizer),
     }, { token, onProgress }));
     if (!result) return undefined;
     let text = printPlanRecipe(result.plan, { model: name, weights: choices.weights, layers: result.layers, budget: choices.budget });

@@ -6,6 +6,7 @@ import { methodNamed, methodsOf, validateParams } from '../../core/transform/val
 import type { PruneParams, PruneReport } from '../../protocol/pruneTypes';
 import type { WorkerClient } from '../client/WorkerClient';
 import { askMethodParams } from './askMethodParams';
+import { pickTransformCalibration } from './pickTransformCalibration';
 import { renderPruneMarkdown } from './renderPruneMarkdown';
 import { calibrationSettings, type TransformRunner } from './TransformRunner';
 
@@ -30,7 +31,7 @@ export class PruneFlow {
     if (!choices) return undefined;
     const method = methodNamed(PRUNE_METHODS, 'prune', choices.method);
     const params = { ...choices, path: model.fsPath, layers: choices.layers?.length ? choices.layers : undefined } as PruneParams;
-    const withData = method.needs(params).calibration ? { ...params, calibration: calibrationSettings().calibration } : params;
+    const withData = method.needs(params).calibration ? { ...params, calibration: calibrationSettings(choices.calibration?.file, choices.calibration?.tokenizer).calibration } : params;
     try {
       validateParams(method, withData);
     } catch (e) {
@@ -62,6 +63,10 @@ export class PruneFlow {
     );
     if (!picked?.length) return undefined;
     // The picks come from the entry's own parameter specs; run() validates them.
-    return { ...fields, method: method.value.name, layers: picked.length < layers.length ? picked.map((p) => p.value) : undefined } as PruneChoices;
+    const choices = { ...fields, method: method.value.name, layers: picked.length < layers.length ? picked.map((p) => p.value) : undefined } as PruneChoices;
+    if (!method.value.needs({ ...choices, path: model.fsPath }).calibration) return choices;
+    const data = await pickTransformCalibration(model, `${title}: calibration data`, false);
+    if (data === null) return undefined;
+    return data ? { ...choices, calibration: { file: data.file, ...(data.tokenizer ? { tokenizer: data.tokenizer } : {}) } } : choices;
   }
 }

@@ -9,17 +9,18 @@ import type { LayerProfile, QuantizableLayer } from '../../protocol/workerProtoc
 import type { WorkerClient } from '../client/WorkerClient';
 import type { ProfileService } from '../profile/ProfileService';
 import { askMethodParams } from './askMethodParams';
+import { pickTransformCalibration, type TransformCalibrationChoice } from './pickTransformCalibration';
 import { renderReportMarkdown } from './renderReportMarkdown';
 import { calibrationSettings, type TransformRunner } from './TransformRunner';
 
 /** Omit over each member of a union. */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/** Choices that skip the QuickPicks (recipes, code actions, tests): the job's parameters without the model, and the calibration file. */
-export type QuantizeChoices = DistributiveOmit<QuantizeParams, 'path'> & { readonly calibrationFile?: string };
+/** Choices that skip the QuickPicks (recipes, code actions, tests): the job's parameters without the model, and the calibration file (with its tokenizer for a `.txt`). */
+export type QuantizeChoices = DistributiveOmit<QuantizeParams, 'path'> & { readonly calibrationFile?: string; readonly calibrationTokenizer?: string };
 
 /** A plan is made first and shown for editing; this callback does that (see PlanFlow). */
-export type PlanStep = (model: vscode.Uri, choices: { readonly layers?: readonly string[]; readonly budget: PlanBudgetParams; readonly weights: WeightRounding; readonly calibrationFile?: string | undefined }) => Promise<unknown>;
+export type PlanStep = (model: vscode.Uri, choices: { readonly layers?: readonly string[]; readonly budget: PlanBudgetParams; readonly weights: WeightRounding; readonly calibrationFile?: string | undefined; readonly calibrationTokenizer?: string | undefined }) => Promise<unknown>;
 
 interface Option<T> extends vscode.QuickPickItem {
   readonly value: T;
@@ -53,8 +54,8 @@ export class QuantizeFlow {
     if (!this.runner.acceptsModel(model, 'quantizes')) return undefined;
     const choices = given ?? (await this.ask(model, preselect));
     if (!choices) return undefined;
-    const { calibrationFile, ...rest } = choices;
-    const params = { ...rest, path: model.fsPath, layers: rest.layers?.length ? rest.layers : undefined, ...calibrationSettings(calibrationFile) } as QuantizeParams;
+    const { calibrationFile, calibrationTokenizer, ...rest } = choices;
+    const params = { ...rest, path: model.fsPath, layers: rest.layers?.length ? rest.layers : undefined, ...calibrationSettings(calibrationFile, calibrationTokenizer) } as QuantizeParams;
     let method;
     try {
       method = methodNamed(QUANTIZE_METHODS, 'quantize', params.method);
@@ -67,7 +68,7 @@ export class QuantizeFlow {
     if (method.editedFirst?.(params)) {
       // The decision is shown and edited before anything is written; applying it comes back here.
       if (!params.budget || !this.planStep) return undefined;
-      await this.planStep(model, { budget: params.budget, weights: params.weights ?? defaultOf<WeightRounding>(method.params, 'weights'), layers: rest.layers, calibrationFile });
+      await this.planStep(model, { budget: params.budget, weights: params.weights ?? defaultOf<WeightRounding>(method.params, 'weights'), layers: rest.layers, calibrationFile, calibrationTokenizer });
       return undefined;
     }
     const name = path.basename(model.fsPath);
@@ -103,28 +104,13 @@ export class QuantizeFlow {
     const given = { ...fields, ...layerChoice, method: entry.name, path: model.fsPath } as QuantizeParams;
     const choices = entry.complete ? entry.complete(given) : given;
     const needs = entry.needs(choices);
-    let calibrationFile: string | undefined;
+    let data: TransformCalibrationChoice | undefined;
     if (needs.calibration) {
-      const file = await this.pickCalibration(model, title, needs.activations);
-      if (file === null) return undefined;
-      calibrationFile = file;
+      const picked = await pickTransformCalibration(model, `${title} (4/4): calibration data`, needs.activations);
+      if (picked === null) return undefined;
+      data = picked;
     }
     const { path: _path, ...rest } = choices;
-    return { ...rest, calibrationFile };
-  }
-
-  /** Generated inputs (undefined), a file (its path), or cancelled (null). */
-  private async pickCalibration(model: vscode.Uri, title: string, activations: boolean): Promise<string | undefined | null> {
-    const source = await vscode.window.showQuickPick<Option<'generated' | 'file'>>(
-      [
-        { label: 'Generated inputs', description: `from the declared input shapes; the report marks them synthetic${activations ? ' (activation ranges of random data)' : ''}`, value: 'generated' },
-        { label: 'Calibration file…', description: '.npy / .npz per input name, or a folder of ONNX .pb test data', value: 'file' },
-      ],
-      { title: `${title} (4/4): calibration data` },
-    );
-    if (!source) return null;
-    if (source.value === 'generated') return undefined;
-    const f = await vscode.window.showOpenDialog({ title: 'Calibration data', canSelectFolders: true, defaultUri: vscode.Uri.file(path.dirname(model.fsPath)), filters: { 'Calibration data': ['npy', 'npz', 'pb'] } });
-    return f?.[0] ? f[0].fsPath : null;
+    return { ...rest, calibrationFile: data?.file, calibrationTokenizer: data?.tokenizer };
   }
 }

@@ -8,9 +8,10 @@ import type { ReportProvider } from './ReportProvider';
 
 /**
  * The calibration every transform job runs with, from the same settings Calibrate uses (samples,
- * batch size, sequence length, Hessian memory budget), with the user's data file when chosen.
+ * batch size, sequence length, Hessian memory budget), with the user's data file when chosen
+ * (and the tokenizer a `.txt` file is read with).
  */
-export function calibrationSettings(file?: string): { readonly calibration: QuantizeCalibration; readonly hessianBudgetBytes: number } {
+export function calibrationSettings(file?: string, tokenizer?: string): { readonly calibration: QuantizeCalibration; readonly hessianBudgetBytes: number } {
   const c = vscode.workspace.getConfiguration('quantscope');
   return {
     calibration: {
@@ -18,6 +19,7 @@ export function calibrationSettings(file?: string): { readonly calibration: Quan
       batch: c.get<number>('calibration.batchSize', 1),
       sequenceLength: c.get<number>('calibration.sequenceLength', 128),
       ...(file ? { file } : {}),
+      ...(file && tokenizer ? { tokenizer } : {}),
     },
     hessianBudgetBytes: c.get<number>('calibration.hessianBudgetMB', 4096) * 2 ** 20,
   };

@@ -7,7 +7,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { FormatError } from '../../core/FormatError';
-import { ortTypeName, type Batch, type FeedTensor, type InputSpec } from '../../core/calibration/calibrationInputs';
+import { isPastCacheInput, ortTypeName, resolveShape, type Batch, type FeedTensor, type InputSpec } from '../../core/calibration/calibrationInputs';
 import { embeddingTable } from '../../core/onnx/embeddingTable';
 import { ElementType } from '../../core/onnx/onnxMessages';
 import type { OnnxModel } from '../../core/onnx/OnnxModel';
@@ -192,7 +192,8 @@ function positiveInteger(value: number | undefined, fallback: number, what: stri
  * `specs` are the inputs to fill — the model's declared inputs minus those the caller feeds
  * itself (as fixed inputs): the token ids (`input_ids`, or the one int64/int32 input with a
  * symbolic sequence axis), `attention_mask` (ones), `token_type_ids` (zeros) and `position_ids`
- * (0..L−1). Any other input is a {@link FormatError} naming it.
+ * (0..L−1), and a decoder's KV cache (empty, as for a prefill). Any other input is a
+ * {@link FormatError} naming it.
  *
  * The token stream is cut into consecutive windows of `sequenceLength` tokens, `batchSize`
  * windows to a batch, from the start of the text, or from its end with `heldOut`. With too
@@ -208,7 +209,8 @@ export async function textBatches(
   ctx: JobContext = QUIET_JOB,
 ): Promise<TextBatches> {
   const ids = tokenInput(specs);
-  const others = specs.filter((s) => s !== ids && !COMPANIONS.has(s.name));
+  const caches = specs.filter((s) => s !== ids && isPastCacheInput(s));
+  const others = specs.filter((s) => s !== ids && !COMPANIONS.has(s.name) && !caches.includes(s));
   if (others.length) {
     throw new FormatError(
       `text calibration fills ${ids.name}, ${MASK}, ${TOKEN_TYPES} and ${POSITIONS}, but the model also takes ${others.map((s) => s.name).join(', ')}; give ${others.length > 1 ? 'them' : 'it'} as fixed inputs`,
@@ -220,7 +222,7 @@ export async function textBatches(
   if (rank !== 1 && rank !== 2) throw new FormatError(`input ${ids.name} has rank ${rank}; text calibration feeds token ids as [batch, sequence] or [sequence]`, { format: 'onnx' });
   const companions = specs.filter((s) => COMPANIONS.has(s.name));
   // Checked before the text is read, so a model we cannot feed fails at once.
-  for (const s of companions) {
+  for (const s of [...companions, ...caches]) {
     const type = ortTypeName(s.elemType);
     if (!FILLABLE.has(type)) throw new FormatError(`input ${s.name} is ${type}; text calibration fills it only as ${[...FILLABLE].join(', ')}`, { format: 'onnx' });
   }
@@ -286,6 +288,7 @@ export async function textBatches(
       const last = cdims[cdims.length - 1] ?? 1;
       batch[s.name] = filled(s, cdims, s.name === MASK ? () => 1 : s.name === POSITIONS ? (i) => i % last : () => 0);
     }
+    for (const s of caches) batch[s.name] = filled(s, resolveShape(s, { batchSize: rows, sequenceLength: length }), () => 0);
     batches.push(batch);
   }
   return { batches, tokens: used, vocabSize: tokenizer.vocabSize };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -7,6 +7,7 @@ import { openDecoderSource } from '../../../src/core/decoder';
 import type { ExportReport } from '../../../src/protocol/exportTypes';
 import type { QuantizeReport } from '../../../src/protocol/quantizeTypes';
 import type { ModelProfile } from '../../../src/protocol/workerProtocol';
+import { loadTokenizer } from '../../../src/worker/jobs/loadTokenizer';
 import { DecoderRunner, reference, relativeError } from '../core/decoder/decoderRuns';
 import { fixture } from '../support/paths';
 import { cli } from './runCliCapture';
@@ -139,4 +140,33 @@ test('a folder without config.json, a missing shard and a checkpoint without a d
   const e = await cli('export', fixture('workspace', 'tiny_mlp.onnx'));
   assert.equal(e.code, 1);
   assert.match(e.err, /tiny_mlp\.onnx: not a language-model checkpoint; export reads a Hugging Face folder/);
+});
+
+test('the workspace language model\'s tokenizer.json loads, fits its embedding, and calibrates quantize on text, found beside the checkpoint without --tokenizer', async () => {
+  const folder = join(dir, 'tiny_qwen2_text');
+  cpSync(fixture('workspace', 'tiny_qwen2'), folder, { recursive: true });
+  const tokenizerPath = join(folder, 'tokenizer.json');
+  const text = join(folder, 'calibration.txt');
+  const vocab = (await openDecoderSource(folder)).config.vocabSize;
+  const tokenizer = await loadTokenizer(tokenizerPath);
+  assert.equal(tokenizer.modelType, 'WordLevel');
+  assert.ok(tokenizer.vocabSize <= vocab, `${tokenizer.vocabSize} ids for ${vocab} embedding rows`);
+  const ids = tokenizer.encode(readFileSync(text, 'utf8'));
+  assert.ok(ids.length > 500);
+  // Mostly known words: the vocabulary holds the text's most frequent ones, the rest are <unk> (0).
+  assert.ok(ids.filter((i) => i === 0).length < ids.length / 2);
+  assert.deepEqual(tokenizer.encode('The harbor, zzzqx.'), [tokenizer.encode('the')[0], tokenizer.encode('harbor')[0], tokenizer.encode(',')[0], 0, tokenizer.encode('.')[0]]);
+
+  const quantize = ['--method', 'gptq', '--format', 'nbits', '--bits', '4', '--calib', text, '--seq', '16', '--samples', '4', '--json'];
+  const explicit = parse<QuantizeReport>(await cli('quantize', join(folder, 'model.safetensors'), ...quantize, '--tokenizer', tokenizerPath, '-o', join(folder, 'explicit.onnx')));
+  assert.equal(explicit.validation.synthetic, false);
+  assert.equal(explicit.calibrationBatches, 4);
+  const beside = parse<QuantizeReport>(await cli('quantize', folder, ...quantize, '-o', join(folder, 'beside.onnx')));
+  assert.equal(beside.validation.synthetic, false);
+  assert.deepEqual(beside.layers.map((l) => l.relativeError), explicit.layers.map((l) => l.relativeError));
+
+  const elsewhere = copyOf('qwen2', 'qwen2_no_tokenizer');
+  const r = await cli('quantize', elsewhere, ...quantize);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /calibration\.txt is text: calibrating on text needs the model's tokenizer\.json as well \(--tokenizer\)/);
 });
