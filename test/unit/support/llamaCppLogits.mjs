@@ -1,10 +1,13 @@
 // Runs llama.cpp (node-llama-cpp's prebuilt CPU library, never built or downloaded) on GGUF files
-// and prints the next-token logits after each prompt as JSON. A child process, so that a native
+// and prints the next-token log-probabilities after each prompt as JSON: the library hands out the
+// distribution, not the raw logits, so it is asked for the untruncated softmax at temperature 1. A child process, so that a native
 // abort inside llama.cpp fails the test instead of killing the test runner.
 //   node llamaCppLogits.mjs '{"models": ["a.gguf"], "prompts": [[1, 5, 9]]}'
 import { getLlama } from 'node-llama-cpp';
 
 const { models, prompts } = JSON.parse(process.argv[2]);
+/** Sampling options under which the reported probabilities are softmax(logits) over the whole vocabulary. */
+const UNTRUNCATED = { temperature: 1, topK: 0, topP: 1, minP: 0 };
 const llama = await getLlama({ gpu: false, build: 'never', usePrebuiltBinaries: true, skipDownload: true, progressLogs: false, logLevel: 'error' });
 const out = { buildType: llama.buildType, gpu: llama.gpu, models: [] };
 for (const modelPath of models) {
@@ -14,15 +17,15 @@ for (const modelPath of models) {
   const results = [];
   for (const prompt of prompts) {
     await sequence.clearHistory();
-    const input = prompt.map((t, i) => (i === prompt.length - 1 ? [t, { generateNext: { logits: true } }] : t));
+    const input = prompt.map((t, i) => (i === prompt.length - 1 ? [t, { generateNext: { probabilities: true, options: UNTRUNCATED } }] : t));
     const evaluated = await sequence.controlledEvaluate(input);
-    const logits = evaluated[prompt.length - 1]?.next?.logits;
-    if (!logits) throw new Error('llama.cpp returned no logits');
+    const probabilities = evaluated[prompt.length - 1]?.next?.probabilities;
+    if (!probabilities) throw new Error('llama.cpp returned no probabilities');
     const row = [];
-    for (const [token, value] of logits) row[token] = value;
+    for (const [token, p] of probabilities) row[token] = Math.log(p);
     results.push(row);
   }
-  out.models.push({ logits: results });
+  out.models.push({ logProbabilities: results });
   await context.dispose();
   await model.dispose();
 }
