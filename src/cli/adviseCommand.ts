@@ -5,9 +5,11 @@
 import { DEFAULT_FINDING_THRESHOLDS, FINDING_THRESHOLD_HELP } from '../core/findings/findingThresholds';
 import type { FindingThresholds } from '../protocol/findingTypes';
 import { adviseModel, type AdviseParams } from '../worker/jobs/adviseModel';
-import { ALL_FORMATS, checkFile, checkInput, formatWords, isDecoderInput } from './checkInput';
+import { ALL_FORMATS, checkInput, formatWords, isDecoderInput } from './checkInput';
 import type { CliCommand } from './CliCommand';
 import { JSON_OPTION, type CommandSpec, type OptionSpec } from './CommandSpec';
+import { calibrationOptions } from './commonOptions';
+import { profileCalibrationFromArgs } from './profileCalibration';
 import { UsageError } from './parseArgs';
 import { renderAdvice } from './renderAdvice';
 import { runCliJob } from './runCliJob';
@@ -25,11 +27,7 @@ const THRESHOLD_OPTIONS: readonly (OptionSpec & { readonly field: keyof FindingT
 }));
 
 const CALIBRATION_OPTIONS: readonly OptionSpec[] = [
-  { name: 'calib', kind: 'string', placeholder: 'FILE', repeatable: true, help: 'Calibration data: .npy/.npz per input name, .pb TensorProto files, or a .txt with --tokenizer; without it inputs are generated and the findings say so' },
-  { name: 'tokenizer', kind: 'string', placeholder: 'FILE', help: 'tokenizer.json that turns a .txt calibration file into token ids (language models)' },
-  { name: 'samples', kind: 'int', min: 1, default: 8, help: 'Calibration batches' },
-  { name: 'batch', kind: 'int', min: 1, default: 1, help: 'Batch size of generated inputs' },
-  { name: 'seq', kind: 'int', min: 1, default: 128, help: 'Length of symbolic (sequence) dimensions of generated inputs' },
+  ...calibrationOptions(true, 'the findings say so'),
   { name: 'weights-only', kind: 'flag', help: 'Judge the weight statistics alone, without calibrating' },
 ];
 
@@ -54,23 +52,14 @@ export const ADVISE_COMMAND: CliCommand = {
     const format = (await isDecoderInput(path)) ? 'onnx' : await checkInput(path, 'advise', ALL_FORMATS);
     const given = CALIBRATION_OPTIONS.filter((o) => o.name !== 'weights-only' && args.has(o.name)).map((o) => `--${o.name}`);
     if (format !== 'onnx' && given.length) throw new UsageError(`${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to ONNX models only: calibration runs the model in ONNX Runtime, and ${path} is ${formatWords(format)}.`, 'advise');
-    const calibrationFiles = args.strings('calib');
-    for (const f of calibrationFiles) await checkFile(f, { folders: true });
-    const tokenizer = args.string('tokenizer');
-    if (tokenizer !== undefined) await checkFile(tokenizer);
     const thresholds: Partial<Record<keyof FindingThresholds, number>> = {};
     for (const o of THRESHOLD_OPTIONS) {
       const v = args.number(o.name);
       if (v !== undefined) thresholds[o.field] = v;
     }
-    const samples = args.number('samples'), batchSize = args.number('batch'), sequenceLength = args.number('seq');
     const params: AdviseParams = {
       path,
-      ...(calibrationFiles.length ? { calibrationFiles } : {}),
-      ...(tokenizer ? { tokenizer } : {}),
-      ...(samples ? { samples } : {}),
-      ...(batchSize ? { batchSize } : {}),
-      ...(sequenceLength ? { sequenceLength } : {}),
+      ...(await profileCalibrationFromArgs(args, path)),
       // The calibration counts LLM.int8() outliers at the same magnitude the findings judge by.
       ...(thresholds.activationMagnitude !== undefined ? { threshold: thresholds.activationMagnitude } : {}),
       ...(args.has('weights-only') ? { weightsOnly: true } : {}),

@@ -6,9 +6,11 @@ import type { FormatName } from '../core/formats/Checkpoint';
 import type { WeightProfile } from '../protocol/workerProtocol';
 import { profileModel } from '../worker/jobs/profileModel';
 import { profileWeights } from '../worker/jobs/profileWeights';
-import { ALL_FORMATS, checkFile, checkInput, formatWords, isDecoderInput } from './checkInput';
+import { ALL_FORMATS, checkInput, formatWords, isDecoderInput } from './checkInput';
 import type { CliCommand } from './CliCommand';
 import { JSON_OPTION, type CommandSpec, type OptionSpec } from './CommandSpec';
+import { calibrationOptions } from './commonOptions';
+import { profileCalibrationFromArgs } from './profileCalibration';
 import { UsageError, type ParsedArgs } from './parseArgs';
 import { renderProfile } from './renderProfile';
 import { renderStats } from './renderStats';
@@ -16,11 +18,7 @@ import { runCliJob, type CliOutput } from './runCliJob';
 
 /** Options that run the model, so they apply to ONNX models only. */
 const CALIBRATION_OPTIONS: readonly OptionSpec[] = [
-  { name: 'calib', kind: 'string', placeholder: 'FILE', repeatable: true, help: 'Calibration data: .npy/.npz per input name, .pb TensorProto files, or a .txt with --tokenizer; without it inputs are generated and marked synthetic' },
-  { name: 'tokenizer', kind: 'string', placeholder: 'FILE', help: 'tokenizer.json that turns a .txt calibration file into token ids (language models)' },
-  { name: 'samples', kind: 'int', min: 1, default: 8, help: 'Calibration batches' },
-  { name: 'batch', kind: 'int', min: 1, default: 1, help: 'Batch size of generated inputs' },
-  { name: 'seq', kind: 'int', min: 1, default: 128, help: 'Length of symbolic (sequence) dimensions of generated inputs' },
+  ...calibrationOptions(true, 'marked synthetic'),
   { name: 'threshold', kind: 'number', min: 1e-6, default: 6, help: 'Activation magnitude counted as an LLM.int8() outlier' },
 ];
 
@@ -64,20 +62,8 @@ export const PROFILE_COMMAND: CliCommand = {
       const format = await checkInput(path, 'profile', ALL_FORMATS);
       if (format !== 'onnx') return profileWeightsOnly(args, path, format, output);
     }
-    const calibrationFiles = args.strings('calib');
-    for (const f of calibrationFiles) await checkFile(f, { folders: true });
-    const tokenizer = args.string('tokenizer');
-    if (tokenizer !== undefined) await checkFile(tokenizer);
-    const samples = args.number('samples'), batchSize = args.number('batch'), sequenceLength = args.number('seq'), threshold = args.number('threshold');
-    const params = {
-      path,
-      ...(calibrationFiles.length ? { calibrationFiles } : {}),
-      ...(tokenizer ? { tokenizer } : {}),
-      ...(samples ? { samples } : {}),
-      ...(batchSize ? { batchSize } : {}),
-      ...(sequenceLength ? { sequenceLength } : {}),
-      ...(threshold !== undefined ? { threshold } : {}),
-    };
+    const threshold = args.number('threshold');
+    const params = { path, ...(await profileCalibrationFromArgs(args, path)), ...(threshold !== undefined ? { threshold } : {}) };
     return runCliJob('profile', (ctx) => profileModel(params, ctx), renderProfile, args.json, 'interrupted', output);
   },
 };

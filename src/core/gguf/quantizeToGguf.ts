@@ -23,7 +23,7 @@ import { encodeGgml } from '../tensor/ggmlQuantizers';
 import { readTensor } from '../tensor/TensorReader';
 import { chooseTensorType, fileTypeOf, isQuantizable, targetName, type GgufTarget } from './ggufTypeRules';
 import { architectureEntries, ggufArchitecture, tokenizerEntries } from './hfGgufMetadata';
-import { permuteRotary } from './permuteRotary';
+import { permuteRotary } from '../decoder/unpermuteRotary';
 
 /** Options for {@link quantizeToGguf}. */
 export interface GgufQuantizeOptions {

@@ -162,8 +162,11 @@ async function agreement(a: TimedSession, b: TimedSession, feeds: Batch): Promis
   return out;
 }
 
-/** Per-operator times of one model from a profiled session that is never used for latency. */
-async function profileModel(path: string, feeds: Batch, params: BenchParams, dir: string, index: number): Promise<ReturnType<typeof summarizeProfile> | undefined> {
+/**
+ * The events ONNX Runtime's profiler records while `drive` uses a session opened only for
+ * profiling (never for latency), or undefined when it wrote none or too many; the file is removed.
+ */
+export async function profiledEvents(path: string, params: BenchParams, dir: string, index: number, drive: (session: TimedSession) => Promise<unknown>): Promise<ProfileEvent[] | undefined> {
   const session = await openTimedSession(path, {
     ...(params.threads ? { threads: params.threads } : {}),
     optimization: params.optimizationLevel ?? 'all',
@@ -171,8 +174,7 @@ async function profileModel(path: string, feeds: Batch, params: BenchParams, dir
   });
   let file: string | undefined;
   try {
-    const run = session.bind(feeds);
-    for (let i = 0; i < PROFILE_RUNS; i++) await run();
+    await drive(session);
   } finally {
     file = await session.endProfiling();
     await session.release();
@@ -181,10 +183,19 @@ async function profileModel(path: string, feeds: Batch, params: BenchParams, dir
   try {
     if ((await stat(file)).size > MAX_PROFILE_BYTES) return undefined;
     const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
-    return Array.isArray(parsed) ? summarizeProfile(parsed as ProfileEvent[]) : undefined;
+    return Array.isArray(parsed) ? (parsed as ProfileEvent[]) : undefined;
   } finally {
     await rm(file, { force: true });
   }
+}
+
+/** Per-operator times of one model over a few runs of a profiled session. */
+async function profileModel(path: string, feeds: Batch, params: BenchParams, dir: string, index: number): Promise<ReturnType<typeof summarizeProfile> | undefined> {
+  const events = await profiledEvents(path, params, dir, index, async (session) => {
+    const run = session.bind(feeds);
+    for (let i = 0; i < PROFILE_RUNS; i++) await run();
+  });
+  return events && summarizeProfile(events);
 }
 
 /**

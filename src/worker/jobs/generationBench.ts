@@ -4,7 +4,7 @@
  * per step. Models run whole generations in interleaved rounds, as the latency mode runs single
  * runs, so drift of the machine hits all models alike.
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { FormatError } from '../../core/FormatError';
@@ -14,7 +14,7 @@ import { seededRandom } from '../../core/random/seededRandom';
 import { halfToFloat } from '../../core/tensor/floatTables';
 import type { BenchComparison, BenchParams, BenchReport, GenerationComparison, ModelBench, ModelGeneration } from '../../protocol/benchTypes';
 import { openTimedSession, runtimeVersion, type RunTensor, type TimedSession } from '../ort';
-import { graphOps, latencyStats, percentile, summarizeProfile, weightBits, type ProfileEvent } from './benchmark';
+import { graphOps, latencyStats, percentile, profiledEvents, summarizeProfile, weightBits, type ProfileEvent } from './benchmark';
 import { benchVerdicts } from './benchVerdicts';
 import { readCpuFeatures } from './cpuFeatures';
 import { throwIfCancelled, type JobContext } from './JobContext';
@@ -26,7 +26,6 @@ const DEFAULT_NEW = 32;
 /** Decode steps of the separate profiling pass: enough for operator shares, not a whole generation. */
 const PROFILE_STEPS = 8;
 /** Larger traces are skipped rather than parsed. */
-const MAX_PROFILE_BYTES = 256 * 1024 * 1024;
 
 /** One generation: the prefill's time, each decode step's, the greedy tokens and the final cache. */
 export interface Generation {
@@ -126,31 +125,12 @@ async function promptIds(params: BenchParams, vocab: number): Promise<{ ids: num
 
 /** Operator times of decode steps only: a profiled session generates once, and events of the prefill run are dropped. */
 async function profileDecode(path: string, g: DecoderGraph, prompt: readonly number[], params: BenchParams, dir: string, index: number, ctx: JobContext): Promise<ReturnType<typeof summarizeProfile> | undefined> {
-  const session = await openTimedSession(path, {
-    ...(params.threads ? { threads: params.threads } : {}),
-    optimization: params.optimizationLevel ?? 'all',
-    profileFilePrefix: join(dir, `profile${index}`),
-  });
-  let file: string | undefined;
-  try {
-    await generateGreedy(session, g, prompt, Math.min(PROFILE_STEPS, params.generate?.newTokens ?? DEFAULT_NEW), ctx);
-  } finally {
-    file = await session.endProfiling();
-    await session.release();
-  }
-  if (!file) return undefined;
-  try {
-    if ((await stat(file)).size > MAX_PROFILE_BYTES) return undefined;
-    const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
-    if (!Array.isArray(parsed)) return undefined;
-    const events = parsed as ProfileEvent[];
-    const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run' && typeof e.ts === 'number' && typeof e.dur === 'number');
-    const first = runs.reduce<ProfileEvent | undefined>((a, e) => (a === undefined || Number(e.ts) < Number(a.ts) ? e : a), undefined);
-    const prefillEnd = first ? Number(first.ts) + Number(first.dur) : -Infinity;
-    return summarizeProfile(events.filter((e) => e !== first && (typeof e.ts !== 'number' || e.ts >= prefillEnd)));
-  } finally {
-    await rm(file, { force: true });
-  }
+  const events = await profiledEvents(path, params, dir, index, (session) => generateGreedy(session, g, prompt, Math.min(PROFILE_STEPS, params.generate?.newTokens ?? DEFAULT_NEW), ctx));
+  if (!events) return undefined;
+  const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run' && typeof e.ts === 'number' && typeof e.dur === 'number');
+  const first = runs.reduce<ProfileEvent | undefined>((a, e) => (a === undefined || Number(e.ts) < Number(a.ts) ? e : a), undefined);
+  const prefillEnd = first ? Number(first.ts) + Number(first.dur) : -Infinity;
+  return summarizeProfile(events.filter((e) => e !== first && (typeof e.ts !== 'number' || e.ts >= prefillEnd)));
 }
 
 /** p10 and p90 of finite ratios. */

@@ -1,6 +1,7 @@
 import { FormatError } from '../../FormatError';
 import type { FileAccessor } from '../../io/FileAccessor';
 import { formatBytes } from '../../tensor/formatBytes';
+import { GGUF_VALUE_TYPE as VT } from './GgufMetadata';
 
 /** Bytes fetched by the first refill; each later refill doubles, up to {@link MAX_WINDOW}. */
 const FIRST_WINDOW = 64 << 10;
@@ -70,6 +71,23 @@ export class GgufCursor {
   i64(): number | bigint {
     const v = this.view.getBigInt64(this.at(8), true);
     return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v;
+  }
+
+  /** One value of a fixed-size metadata type (neither a string nor an array), already buffered by {@link fill}. */
+  fixed(type: number): number | bigint | boolean {
+    switch (type) {
+      case VT.U8: return this.u8();
+      case VT.I8: return this.i8();
+      case VT.U16: return this.u16();
+      case VT.I16: return this.i16();
+      case VT.U32: return this.u32();
+      case VT.I32: return this.i32();
+      case VT.F32: return this.f32();
+      case VT.BOOL: return this.u8() !== 0;
+      case VT.U64: return this.u64();
+      case VT.I64: return this.i64();
+      default: return this.f64();
+    }
   }
 
   /** A u64 that counts or sizes something: huge values are reported against what the file has left. */

@@ -7,6 +7,8 @@
 export const GGUF_VALUE_TYPE = { U8: 0, I8: 1, U16: 2, I16: 3, U32: 4, I32: 5, F32: 6, BOOL: 7, STRING: 8, ARRAY: 9, U64: 10, I64: 11, F64: 12 } as const;
 /** One of the {@link GGUF_VALUE_TYPE} ids. */
 export type GgufValueType = (typeof GGUF_VALUE_TYPE)[keyof typeof GGUF_VALUE_TYPE];
+/** The fewest bytes one value of each type occupies (a string its u64 length, an array its type and count), to check lengths before reading. */
+export const GGUF_MIN_BYTES: readonly number[] = [1, 1, 2, 2, 4, 4, 4, 1, 8, 12, 8, 8, 8];
 
 /** An array value: the element type and the elements (nested arrays are arrays of arrays). */
 export interface GgufArray {

@@ -9,6 +9,7 @@ import { formatBytes } from '../../tensor/formatBytes';
 import type { Checkpoint, MetadataValue, TensorInfo } from '../Checkpoint';
 import type { FormatReader, OpenLimits } from '../FormatReader';
 import { GgufCursor } from './GgufCursor';
+import { GGUF_MIN_BYTES as MIN_BYTES, GGUF_VALUE_TYPE as VT } from './GgufMetadata';
 
 const fail = (message: string, offset?: number): FormatError => new FormatError(message, offset === undefined ? { format: 'gguf' } : { format: 'gguf', offset });
 
@@ -18,17 +19,13 @@ const MAX_DIMS = 4;
 /** Arrays nested deeper than this are refused rather than recursed into. */
 const MAX_ARRAY_DEPTH = 8;
 
-/** Metadata value types, by GGUF id. */
-const VT = { U8: 0, I8: 1, U16: 2, I16: 3, U32: 4, I32: 5, F32: 6, BOOL: 7, STRING: 8, ARRAY: 9, U64: 10, I64: 11, F64: 12 } as const;
-/** The fewest bytes one value of each type occupies, to check array lengths before reading them. */
-const MIN_BYTES = [1, 1, 2, 2, 4, 4, 4, 1, 8, 12, 8, 8, 8];
 
 async function readValue(c: GgufCursor, type: number, key: string, limits: OpenLimits, depth: number): Promise<MetadataValue> {
   const fixed = type === VT.STRING || type === VT.ARRAY ? 0 : MIN_BYTES[type];
   if (fixed === undefined) throw fail(`metadata ${key} has unknown value type ${type}`, c.pos);
   if (fixed > 0) {
     await c.fill(fixed, `metadata ${key}`);
-    return scalar(c, type);
+    return c.fixed(type);
   }
   if (type === VT.STRING) return c.string(`metadata ${key}`);
   if (depth >= MAX_ARRAY_DEPTH) throw fail(`metadata ${key} nests arrays more than ${MAX_ARRAY_DEPTH} deep`, c.pos);
@@ -41,29 +38,13 @@ async function readValue(c: GgufCursor, type: number, key: string, limits: OpenL
   const out: MetadataValue[] = new Array<MetadataValue>(n);
   if (inner !== VT.STRING && inner !== VT.ARRAY) {
     await c.fill(n * min, `array ${key}`);
-    for (let i = 0; i < n; i++) out[i] = scalar(c, inner);
+    for (let i = 0; i < n; i++) out[i] = c.fixed(inner);
     return out;
   }
   for (let i = 0; i < n; i++) {
     out[i] = (inner === VT.STRING ? c.bufferedString() : undefined) ?? (await readValue(c, inner, key, limits, depth + 1));
   }
   return out;
-}
-
-function scalar(c: GgufCursor, type: number): MetadataValue {
-  switch (type) {
-    case VT.U8: return c.u8();
-    case VT.I8: return c.i8();
-    case VT.U16: return c.u16();
-    case VT.I16: return c.i16();
-    case VT.U32: return c.u32();
-    case VT.I32: return c.i32();
-    case VT.F32: return c.f32();
-    case VT.BOOL: return c.u8() !== 0;
-    case VT.U64: return c.u64();
-    case VT.I64: return c.i64();
-    default: return c.f64();
-  }
 }
 
 interface RawInfo {

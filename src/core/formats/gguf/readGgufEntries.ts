@@ -6,26 +6,12 @@ import { FormatError } from '../../FormatError';
 import type { FileAccessor } from '../../io/FileAccessor';
 import { DEFAULT_LIMITS } from '../../io/OpenLimits';
 import { GgufCursor } from './GgufCursor';
-import { GGUF_VALUE_TYPE as VT, type GgufArray, type GgufEntry, type GgufScalar, type GgufValueType } from './GgufMetadata';
-
-const MIN_BYTES = [1, 1, 2, 2, 4, 4, 4, 1, 8, 12, 8, 8, 8];
+import { GGUF_MIN_BYTES, GGUF_VALUE_TYPE as VT, type GgufArray, type GgufEntry, type GgufScalar, type GgufValueType } from './GgufMetadata';
 
 async function scalar(c: GgufCursor, type: GgufValueType, key: string): Promise<GgufScalar> {
   if (type === VT.STRING) return c.string(`metadata ${key}`);
-  await c.fill(MIN_BYTES[type], `metadata ${key}`);
-  switch (type) {
-    case VT.U8: return c.u8();
-    case VT.I8: return c.i8();
-    case VT.U16: return c.u16();
-    case VT.I16: return c.i16();
-    case VT.U32: return c.u32();
-    case VT.I32: return c.i32();
-    case VT.F32: return c.f32();
-    case VT.BOOL: return c.u8() !== 0;
-    case VT.U64: return c.u64();
-    case VT.I64: return c.i64();
-    default: return c.f64();
-  }
+  await c.fill(GGUF_MIN_BYTES[type], `metadata ${key}`);
+  return c.fixed(type);
 }
 
 function valueType(t: number, key: string, at: number): GgufValueType {
@@ -37,7 +23,7 @@ async function value(c: GgufCursor, type: GgufValueType, key: string): Promise<G
   if (type !== VT.ARRAY) return scalar(c, type, key);
   await c.fill(4, `metadata ${key}`);
   const itemType = valueType(c.u32(), key, c.pos - 4);
-  const n = await c.count(`elements in array ${key}`, MIN_BYTES[itemType]);
+  const n = await c.count(`elements in array ${key}`, GGUF_MIN_BYTES[itemType]);
   if (itemType === VT.ARRAY) {
     const items: GgufArray[] = [];
     for (let i = 0; i < n; i++) items.push((await value(c, VT.ARRAY, key)) as GgufArray);
