@@ -24,6 +24,7 @@ import { TransformRunner } from './quantize/TransformRunner';
 import { ReportProvider } from './quantize/ReportProvider';
 import { OutliersViewProvider } from './views/OutliersViewProvider';
 import { WorkerClient } from './client/WorkerClient';
+import { setWebviewMessageLog } from './receiveChecked';
 
 /** What `activate` returns: a small API that integration tests and other extensions can use. */
 export interface QuantscopeApi {
@@ -43,6 +44,7 @@ export interface QuantscopeApi {
 export function activate(context: vscode.ExtensionContext): QuantscopeApi {
   const log = vscode.window.createOutputChannel('Quantscope', { log: true });
   context.subscriptions.push(log);
+  setWebviewMessageLog(log);
   const worker = new WorkerClient(path.join(context.extensionPath, 'dist', 'worker.js'), log);
   context.subscriptions.push(worker);
   context.subscriptions.push(

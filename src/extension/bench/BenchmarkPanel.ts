@@ -1,6 +1,8 @@
 import * as vscode from 'vscode';
 import type { BenchReport } from '../../protocol/benchTypes';
-import type { BenchHostMessage, BenchWebviewMessage } from '../../protocol/webviewProtocol';
+import { parseBenchWebviewMessage } from '../../protocol/parseWebviewMessage';
+import type { BenchHostMessage } from '../../protocol/webviewProtocol';
+import { receiveChecked } from '../receiveChecked';
 import { webviewHtml } from '../webviewHtml';
 
 /** A webview panel that shows one benchmark report with its charts. */
@@ -18,7 +20,7 @@ export class BenchmarkPanel {
     });
     panel.webview.html = webviewHtml(panel.webview, extensionUri, 'bench', `Benchmark: ${names}`);
     const message: BenchHostMessage = { type: 'report', report, ...(savedAs ? { savedAs } : {}) };
-    const sub = panel.webview.onDidReceiveMessage((m: BenchWebviewMessage) => {
+    const sub = receiveChecked(panel.webview, 'benchmark report', parseBenchWebviewMessage, (m) => {
       if (m.type === 'ready') void panel.webview.postMessage(message);
     });
     panel.onDidDispose(() => {

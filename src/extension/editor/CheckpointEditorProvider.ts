@@ -1,6 +1,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { EditorHostMessage, EditorWebviewMessage, Recommendation } from '../../protocol/webviewProtocol';
+import { parseEditorWebviewMessage } from '../../protocol/parseWebviewMessage';
+import type { EditorHostMessage, ModelAction, Recommendation } from '../../protocol/webviewProtocol';
+import { receiveChecked } from '../receiveChecked';
 import { WorkerRequestError, type WorkerClient } from '../client/WorkerClient';
 import { Disposable } from '../Disposable';
 import type { ProfileService } from '../profile/ProfileService';
@@ -99,7 +101,7 @@ export class CheckpointEditorProvider extends Disposable implements vscode.Custo
         post({ type: 'error', fileName, message: e instanceof Error ? e.message : String(e), kind });
       }
     };
-    const sub = webview.onDidReceiveMessage((m: EditorWebviewMessage) => {
+    const sub = receiveChecked(webview, 'checkpoint editor', parseEditorWebviewMessage, (m) => {
       switch (m.type) {
         case 'ready':
         case 'reload':
@@ -142,7 +144,7 @@ export class CheckpointEditorProvider extends Disposable implements vscode.Custo
   }
 }
 
-function commandFor(c: Extract<EditorWebviewMessage, { type: 'command' }>['command']): string {
+function commandFor(c: ModelAction): string {
   switch (c) {
     case 'profile':
       return 'quantscope.profileModel';

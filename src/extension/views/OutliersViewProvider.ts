@@ -1,6 +1,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { OutliersHostMessage, OutliersWebviewMessage, Recommendation } from '../../protocol/webviewProtocol';
+import { parseOutliersWebviewMessage } from '../../protocol/parseWebviewMessage';
+import type { OutliersHostMessage, Recommendation } from '../../protocol/webviewProtocol';
+import { receiveChecked } from '../receiveChecked';
 import type { HeatmapData, ModelProfile, WeightProfile } from '../../protocol/workerProtocol';
 import { expertHeatmap } from '../../core/serving/expertHeatmap';
 import { Disposable } from '../Disposable';
@@ -76,7 +78,7 @@ export class OutliersViewProvider extends Disposable implements vscode.WebviewVi
     view.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')] };
     view.webview.html = webviewHtml(view.webview, this.extensionUri, 'outliers', 'Outliers');
     this._register(
-      view.webview.onDidReceiveMessage((m: OutliersWebviewMessage) => {
+      receiveChecked(view.webview, 'Outliers panel', parseOutliersWebviewMessage, (m) => {
         switch (m.type) {
           case 'ready':
             void view.webview.postMessage(this.last);
