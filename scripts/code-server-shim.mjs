@@ -31,7 +31,7 @@ const cleanup = async () => {
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { void cleanup().then(() => process.exit(130)); });
 
 try {
-  server = await startCodeServer({ dataDir, smokeTestDriver: true, logFile: process.env.QUANTSCOPE_CODE_SERVER_LOG });
+  server = await startCodeServer({ dataDir, smokeTestDriver: true, restricted: process.env.QUANTSCOPE_SUITE === 'restricted', logFile: process.env.QUANTSCOPE_CODE_SERVER_LOG });
   console.log(`[shim] code-server ${server.pid} on ${server.baseUrl}`);
   const launched = await launchBrowser();
   browser = launched.browser;

@@ -9,30 +9,43 @@ import { haveCodeServer, root } from './lib/codeServer.mjs';
 
 const desktop = process.env.QUANTSCOPE_VSCODE === 'desktop' || !haveCodeServer();
 const resultDir = mkdtempSync(join(tmpdir(), 'quantscope-it-'));
-const resultFile = join(resultDir, 'result.json');
 // The tests write models (quantized outputs) next to their sources: work on a copy of the fixtures.
 const workspace = join(resultDir, 'workspace');
 cpSync(join(root, 'test', 'fixtures', 'workspace'), workspace, { recursive: true });
-let exitCode = 0;
-try {
-  await runTests({
-    ...(desktop ? {} : { vscodeExecutablePath: join(root, 'scripts', 'code-server-shim.mjs') }),
-    extensionDevelopmentPath: root,
-    extensionTestsPath: join(root, 'dist', 'test', 'suite', 'index.js'),
-    launchArgs: [workspace, '--disable-extensions'],
-    extensionTestsEnv: { QUANTSCOPE_TEST_RESULT: resultFile },
-  });
-} catch (e) {
-  console.error(`[integration] ${e instanceof Error ? e.message : String(e)}`);
-  exitCode = 1;
+/**
+ * One run of the suite in a new extension host; resolves with its counts. `suite` 'restricted'
+ * starts the host with workspace trust on and the folder untrusted, and runs that suite's tests.
+ */
+async function runSuite(suite) {
+  const resultFile = join(resultDir, `result-${suite}.json`);
+  let failed = false;
+  try {
+    await runTests({
+      ...(desktop ? {} : { vscodeExecutablePath: join(root, 'scripts', 'code-server-shim.mjs') }),
+      extensionDevelopmentPath: root,
+      extensionTestsPath: join(root, 'dist', 'test', 'suite', 'index.js'),
+      launchArgs: [workspace, '--disable-extensions'],
+      extensionTestsEnv: { QUANTSCOPE_TEST_RESULT: resultFile, QUANTSCOPE_SUITE: suite },
+    });
+  } catch (e) {
+    console.error(`[integration] ${suite}: ${e instanceof Error ? e.message : String(e)}`);
+    failed = true;
+  }
+  try {
+    const counts = JSON.parse(readFileSync(resultFile, 'utf8'));
+    return { passed: counts.passed, failed: counts.failed || (failed ? 1 : 0) };
+  } catch {
+    console.error(`[integration] ${suite}: the suite did not report its counts (did the extension host start?)`);
+    return { passed: 0, failed: 1 };
+  }
 }
-let counts = { passed: 0, failed: exitCode ? 1 : 0 };
-try {
-  counts = JSON.parse(readFileSync(resultFile, 'utf8'));
-} catch {
-  console.error('[integration] the suite did not report its counts (did the extension host start?)');
-  exitCode = 1;
+
+const counts = { passed: 0, failed: 0 };
+for (const suite of desktop ? ['main'] : ['main', 'restricted']) {
+  const c = await runSuite(suite);
+  counts.passed += c.passed;
+  counts.failed += c.failed;
 }
 rmSync(resultDir, { recursive: true, force: true });
 console.log(`[integration] ${counts.passed} passed, ${counts.failed} failed`);
-process.exit(exitCode || (counts.failed ? 1 : 0));
+process.exit(counts.failed ? 1 : 0);

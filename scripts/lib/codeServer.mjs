@@ -65,10 +65,11 @@ export async function codeServerCli(args, { logFile } = {}) {
 }
 
 /**
- * Starts code-server on 127.0.0.1 with its own user-data and extensions folders.
+ * Starts code-server on 127.0.0.1 with its own user-data and extensions folders. Workspace trust
+ * is off unless `restricted`: then it is on, never prompts, and the opened folder stays untrusted.
  * Returns { port, pid, baseUrl, stop }.
  */
-export async function startCodeServer({ dataDir, smokeTestDriver = false, env = {}, logFile, extraArgs = [] }) {
+export async function startCodeServer({ dataDir, smokeTestDriver = false, restricted = false, env = {}, logFile, extraArgs = [] }) {
   if (!haveCodeServer()) throw new Error('code-server is not installed: `npm test` provisions it (or run scripts/install-tools.sh)');
   mkdirSync(join(dataDir, 'user-data', 'User'), { recursive: true });
   // Nothing in a test or demo workbench should try to reach the internet.
@@ -81,6 +82,7 @@ export async function startCodeServer({ dataDir, smokeTestDriver = false, env = 
     'workbench.startupEditor': 'none',
     'git.openRepositoryInParentFolders': 'never',
     'chat.disableAIFeatures': true,
+    ...(restricted ? { 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never' } : {}),
   }, null, 2));
   const port = await freePort();
   const config = join(dataDir, 'config.yaml');
@@ -90,7 +92,7 @@ export async function startCodeServer({ dataDir, smokeTestDriver = false, env = 
     '--config', config,
     '--user-data-dir', join(dataDir, 'user-data'),
     '--extensions-dir', join(dataDir, 'extensions'),
-    '--disable-workspace-trust',
+    ...(restricted ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override',
     ...(smokeTestDriver ? ['--vscode-option', 'enable-smoke-test-driver'] : []),
     ...extraArgs,

@@ -6,6 +6,7 @@ import { CHECKPOINT_VIEW_TYPES } from '../editor/CheckpointEditorProvider';
 import type { ModelActionService } from '../editor/ModelActionService';
 import { pickModel } from '../modelFiles';
 import type { TransformRunner } from '../quantize/TransformRunner';
+import { requireTrust } from '../workspaceTrust';
 
 /** The command id contributed in package.json. */
 export const EXPORT_ONNX_COMMAND = 'quantscope.exportOnnx';
@@ -24,7 +25,7 @@ function activeCheckpoint(): vscode.Uri | undefined {
 export class ExportOnnxCommand {
   /** Registers {@link EXPORT_ONNX_COMMAND}. */
   static register(context: vscode.ExtensionContext, worker: WorkerClient, runner: TransformRunner, actions: ModelActionService): void {
-    context.subscriptions.push(vscode.commands.registerCommand(EXPORT_ONNX_COMMAND, (arg?: unknown) => ExportOnnxCommand.run(worker, runner, actions, arg)));
+    context.subscriptions.push(vscode.commands.registerCommand(EXPORT_ONNX_COMMAND, requireTrust(EXPORT_ONNX_COMMAND, (arg?: unknown) => ExportOnnxCommand.run(worker, runner, actions, arg))));
   }
 
   /** Exports the model `arg` names (else the active editor's, else a pick); resolves with the report, or undefined when nothing was written. */

@@ -11,6 +11,7 @@ import type { BenchmarkCommands } from '../bench/BenchmarkCommands';
 import type { PruneChoices, PruneFlow } from '../quantize/PruneFlow';
 import type { PlanFlow } from '../quantize/PlanFlow';
 import type { QuantizeChoices, QuantizeFlow } from '../quantize/QuantizeFlow';
+import { requireTrust } from '../workspaceTrust';
 
 /** The Outliers view's id; VS Code derives its `.focus` command from it. */
 const OUTLIERS_VIEW_ID = 'quantscope.outliers';
@@ -99,7 +100,7 @@ export class ModelCommands {
   /** Registers every command in {@link COMMAND_IDS}. */
   static register(context: vscode.ExtensionContext, worker: WorkerClient, log: vscode.LogOutputChannel, profiles: ProfileService, quantize: QuantizeFlow, prune: PruneFlow, bench: BenchmarkCommands, plans: PlanFlow, actions: ModelActionService): void {
     const reg = (id: (typeof COMMAND_IDS)[number], fn: (arg?: unknown, extra?: unknown) => unknown): void => {
-      context.subscriptions.push(vscode.commands.registerCommand(id, fn));
+      context.subscriptions.push(vscode.commands.registerCommand(id, requireTrust(id, fn)));
     };
 
     reg('quantscope.openModel', async (arg) => {

@@ -4,6 +4,7 @@ import type { ModelAction, ModelActions } from '../../protocol/webviewProtocol';
 import type { ModelSummary } from '../../protocol/workerProtocol';
 import { WorkerRequestError, type WorkerClient } from '../client/WorkerClient';
 import { Disposable } from '../Disposable';
+import { restrictActions } from '../workspaceTrust';
 import { ACTION_LABELS, contextValues, deriveModelActions, modelFacts, needsLayerLookup } from './modelActions';
 
 interface Entry {
@@ -25,6 +26,8 @@ export class ModelActionService extends Disposable {
   constructor(private readonly worker: WorkerClient) {
     super();
     void this.applyContext(undefined, undefined);
+    // Actions withdrawn in Restricted Mode come back once the user trusts the workspace.
+    this._register(vscode.workspace.onDidGrantWorkspaceTrust(() => this.entries.clear()));
   }
 
   /** The actions of a model the editor has just listed (the summary is reused, not fetched again). */
@@ -78,6 +81,11 @@ export class ModelActionService extends Disposable {
   }
 
   private async derive(summary: ModelSummary, token?: vscode.CancellationToken): Promise<ModelActions> {
+    const actions = await this.deriveTrusted(summary, token);
+    return vscode.workspace.isTrusted ? actions : restrictActions(actions);
+  }
+
+  private async deriveTrusted(summary: ModelSummary, token?: vscode.CancellationToken): Promise<ModelActions> {
     if (!needsLayerLookup(summary)) return deriveModelActions(modelFacts(summary));
     try {
       const layers = await this.worker.request('quantizableLayers', { path: summary.path }, token ? { token } : {});

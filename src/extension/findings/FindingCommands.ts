@@ -12,6 +12,7 @@ import type { QuantizeReport } from '../../protocol/quantizeTypes';
 import type { WorkerClient } from '../client/WorkerClient';
 import type { PruneFlow } from '../quantize/PruneFlow';
 import type { QuantizeFlow } from '../quantize/QuantizeFlow';
+import { requireTrust } from '../workspaceTrust';
 import type { FindingsService } from './FindingsService';
 import { findRecipe, freeRecipePath, recipeLayerEdit, whyNotWritable } from './recipeFiles';
 
@@ -55,9 +56,9 @@ export class FindingCommands {
   static register(context: vscode.ExtensionContext, findings: FindingsService, worker: WorkerClient, quantize: QuantizeFlow, prune: PruneFlow): FindingCommands {
     const c = new FindingCommands(findings, worker, quantize, prune);
     context.subscriptions.push(
-      vscode.commands.registerCommand(FINDING_COMMANDS.apply, (model: unknown, layer: unknown, fix: unknown) => c.apply(asUri(model), layer, fix as FindingFix | undefined)),
-      vscode.commands.registerCommand(FINDING_COMMANDS.addToRecipe, (model: unknown, layer: unknown, choice: unknown) => c.addToRecipe(asUri(model), layer, choice as PlanChoice | undefined)),
-      vscode.commands.registerCommand(FINDING_COMMANDS.applyRecommended, (model: unknown) => c.applyRecommended(asUri(model))),
+      vscode.commands.registerCommand(FINDING_COMMANDS.apply, requireTrust(FINDING_COMMANDS.apply, (model: unknown, layer: unknown, fix: unknown) => c.apply(asUri(model), layer, fix as FindingFix | undefined))),
+      vscode.commands.registerCommand(FINDING_COMMANDS.addToRecipe, requireTrust(FINDING_COMMANDS.addToRecipe, (model: unknown, layer: unknown, choice: unknown) => c.addToRecipe(asUri(model), layer, choice as PlanChoice | undefined))),
+      vscode.commands.registerCommand(FINDING_COMMANDS.applyRecommended, requireTrust(FINDING_COMMANDS.applyRecommended, (model: unknown) => c.applyRecommended(asUri(model)))),
     );
     return c;
   }
