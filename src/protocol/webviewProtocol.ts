@@ -8,7 +8,7 @@ import type { MemoryPlan, MemorySettings } from './servingTypes';
 import type { HeatmapData, ModelProfile, ModelSummary, WeightProfile } from './workerProtocol';
 
 /** The actions the checkpoint editor can offer on a model. */
-export type ModelAction = 'profile' | 'calibrate' | 'quantize' | 'prune' | 'benchmark' | 'exportOnnx' | 'showText';
+export type ModelAction = 'profile' | 'calibrate' | 'quantize' | 'prune' | 'benchmark' | 'exportOnnx' | 'quantizeGguf' | 'showText';
 
 /** Whether an action applies to the open model, and if not, why (in words for the user). */
 export type ActionAvailability = { readonly offered: true } | { readonly offered: false; readonly reason: string };

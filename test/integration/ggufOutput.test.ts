@@ -74,6 +74,22 @@ suite('GGUF output', () => {
     assert.ok(open, 'the GGUF opens in the checkpoint editor');
   });
 
+  test('from the checkpoint editor, it quantizes the checkpoint shown there', async () => {
+    const weights = workspaceFile('tiny_qwen2', 'model.safetensors');
+    await vscode.commands.executeCommand('vscode.openWith', weights, 'quantscope.checkpoint');
+    const t0 = Date.now();
+    for (;;) {
+      const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
+      if (tab?.input instanceof vscode.TabInputCustom && tab.input.uri.fsPath === weights.fsPath) break;
+      if (Date.now() - t0 > 20_000) throw new Error('timed out waiting for the checkpoint editor');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const { result: report } = await answering(['Q5_K_M', 'Round to nearest'], () => vscode.commands.executeCommand<GgufExportReport | undefined>('quantscope.quantizeGguf'));
+    assert.ok(report);
+    assert.equal(report.output, path.join(path.dirname(weights.fsPath), 'tiny_qwen2.q5_k_m.gguf'));
+    assert.equal(report.target, 'Q5_K_M');
+  });
+
   test('a second run never overwrites the first GGUF', async () => {
     const folder = workspaceFile('tiny_qwen2');
     const { result: report } = await answering(['Q8_0', 'Round to nearest'], () => vscode.commands.executeCommand<GgufExportReport | undefined>('quantscope.quantizeGguf', vscode.Uri.joinPath(folder, 'config.json')));

@@ -82,7 +82,7 @@ export class QuantizeGgufCommand extends Disposable {
     if (!uri) return undefined;
     const name = path.basename(uri.fsPath);
     // A weights file is listed first so a checkpoint without a language model is refused with its reason; folders and config.json are the worker's to judge.
-    if (!(await isFolder(uri)) && name !== 'config.json' && (await this.actions.refuse(uri, 'exportOnnx'))) return undefined;
+    if (!(await isFolder(uri)) && name !== 'config.json' && (await this.actions.refuse(uri, 'quantizeGguf'))) return undefined;
     const title = `Quantize ${name} to GGUF`;
     const preset = await vscode.window.showQuickPick(PRESETS, { title, placeHolder: 'A llama.cpp preset', matchOnDescription: true, matchOnDetail: true });
     if (!preset) return undefined;

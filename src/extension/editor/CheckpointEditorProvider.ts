@@ -156,6 +156,8 @@ function commandFor(c: Extract<EditorWebviewMessage, { type: 'command' }>['comma
       return 'quantscope.benchmarkModel';
     case 'exportOnnx':
       return 'quantscope.exportOnnx';
+    case 'quantizeGguf':
+      return 'quantscope.quantizeGguf';
     case 'showText':
       return 'quantscope.showModelText';
   }
