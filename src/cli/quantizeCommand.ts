@@ -35,7 +35,7 @@ function generalOptions(table: CliMethodTable): readonly OptionSpec[] {
     { name: 'method', kind: 'enum', values: methodsOf(table, 'quantize').map((m) => m.name), help: 'The quantization method (required unless --recipe)' },
     LAYERS_OPTION,
     TO_OPTION,
-    { name: 'calibration', kind: 'string', placeholder: 'FILE', help: 'With --to gguf:TYPE: calibrate an importance matrix (imatrix) on FILE (.txt with the tokenizer.json beside the model, .npy/.npz) and choose the k-quant and Q4_0 blocks that minimize the importance-weighted error; the same as --calib there' },
+    { name: 'calibration', kind: 'string', placeholder: 'FILE', help: 'With --to gguf:TYPE: calibrate an importance matrix (imatrix) on FILE (.txt with the tokenizer.json beside the model, .npy/.npz) and choose the k-quant and 32-value blocks (all but Q8_0 and Q2_K) that minimize the importance-weighted error; the same as --calib there' },
     OUTPUT_OPTION,
     OVERWRITE_OPTION,
     { name: 'recipe', kind: 'string', placeholder: 'FILE', help: 'Apply a plan recipe (*.qrecipe.yaml); its model is relative to the recipe file unless MODEL.onnx is given' },

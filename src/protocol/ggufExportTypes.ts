@@ -15,7 +15,7 @@ export interface GgufExportParams {
   readonly output?: string;
   /**
    * Calibration for an importance matrix (mean x_j² of every projection's input, from running
-   * the built decoder graph): given, the k-quants and Q4_0 minimize the importance-weighted
+   * the built decoder graph): given, the k-quants and the 32-value types minimize the importance-weighted
    * error as llama.cpp does with an imatrix. Absent: round to nearest. `{}` calibrates on
    * generated token ids.
    */

@@ -36,7 +36,7 @@ export interface GgufQuantizeOptions {
   /**
    * Importance of each input column of a weight (mean x_j² over calibration rows, llama.cpp's
    * imatrix), by the tensor's name in the source (the Hugging Face name, or the GGUF name when
-   * re-quantizing). The types llama.cpp weights (Q3_K–Q6_K, Q4_0) then minimize the weighted
+   * re-quantizing). The types llama.cpp weights (Q3_K–Q6_K, Q4_0, Q5_0, Q4_1, Q5_1) then minimize the weighted
    * error; a tensor without importance is rounded to nearest.
    */
   readonly importance?: (sourceName: string) => Float32Array | undefined;

@@ -1,5 +1,5 @@
 /**
- * Importance-weighted (imatrix) encoders for Q3_K, Q4_K, Q5_K, Q6_K and Q4_0, following the
+ * Importance-weighted (imatrix) encoders for Q3_K, Q4_K, Q5_K, Q6_K, Q4_0, Q5_0, Q4_1 and Q5_1, following the
  * `quantize_row_*_impl` routines ggml-quants.c runs when llama-quantize is given an importance
  * matrix: each sub-block's scale (and min) is the weighted least-squares choice under error
  * weights imp_j · sqrt(σ² + x_j²) (Q6_K: imp_j alone), and the super-block quantizes its scales
@@ -159,8 +159,71 @@ export const quantizeQ4_0Importance: ImportanceQuantizer = (x, blocks, out, impo
   });
 };
 
-/** The importance encoders by ggml type name; the other types ignore importance, as llama.cpp's do (Q8_0 among them). */
+/** Q5_0 (quantize_row_q5_0_impl): Q4_0's search with 16 levels a side, the fifth bits in qh. */
+export const quantizeQ5_0Importance: ImportanceQuantizer = (x, blocks, out, importance) => {
+  const L = new Uint8Array(32);
+  const w = new Float32Array(32);
+  const n = importance.length;
+  byRow(blocks, 32, importance, (start, first, perRow) => {
+    const sigma2 = f(sumSquares(x, start, n) / n);
+    for (let ib = 0; ib < perRow; ib++) {
+      const p = start + 32 * ib;
+      const o = (first + ib) * 22;
+      for (let j = 0; j < 32; j++) w[j] = f(importance[32 * ib + j] * f(Math.sqrt(f(sigma2 + f(x[p + j] * x[p + j])))));
+      putHalf(out, o, makeQxQuants(32, 16, x, p, L, 0, w, 0));
+      let qh = 0;
+      for (let j = 0; j < 16; j++) {
+        out[o + 6 + j] = (L[j] & 15) | ((L[j + 16] & 15) << 4);
+        qh |= ((L[j] & 16) >> 4) << j;
+        qh |= ((L[j + 16] & 16) >> 4) << (j + 16);
+      }
+      new DataView(out.buffer, out.byteOffset + o + 2, 4).setUint32(0, qh >>> 0, true);
+    }
+  });
+};
+
+/**
+ * Q4_1 and Q5_1 (quantize_row_q4_1_impl / q5_1_impl): make_qkx3_quants per block of 32 with σ²
+ * over the row; the levels are the search's own (not re-rounded against the stored halves).
+ */
+function affineLegacyImportance(five: boolean): ImportanceQuantizer {
+  const size = five ? 24 : 20;
+  const qs = five ? 8 : 4;
+  return (x, blocks, out, importance) => {
+    const L = new Uint8Array(32);
+    const laux = new Uint8Array(32);
+    const w = new Float32Array(32);
+    const min = new Float32Array(1);
+    const n = importance.length;
+    byRow(blocks, 32, importance, (start, first, perRow) => {
+      const sigma2 = f(sumSquares(x, start, n) / n);
+      for (let ib = 0; ib < perRow; ib++) {
+        const p = start + 32 * ib;
+        const o = (first + ib) * size;
+        for (let j = 0; j < 32; j++) w[j] = f(importance[32 * ib + j] * f(Math.sqrt(f(sigma2 + f(x[p + j] * x[p + j])))));
+        const d = makeQkx2Quants(32, five ? 31 : 15, x, p, w, L, 0, min, 0, laux, f(-0.9), f(0.05), 36, false);
+        putHalf(out, o, d);
+        putHalf(out, o + 2, -min[0]);
+        let qh = 0;
+        for (let j = 0; j < 16; j++) {
+          out[o + qs + j] = (L[j] & 15) | ((L[j + 16] & 15) << 4);
+          qh |= ((L[j] & 16) >> 4) << j;
+          qh |= ((L[j + 16] & 16) >> 4) << (j + 16);
+        }
+        if (five) new DataView(out.buffer, out.byteOffset + o + 4, 4).setUint32(0, qh >>> 0, true);
+      }
+    });
+  };
+}
+
+/** Q4_1 with importance. */
+export const quantizeQ4_1Importance: ImportanceQuantizer = affineLegacyImportance(false);
+/** Q5_1 with importance. */
+export const quantizeQ5_1Importance: ImportanceQuantizer = affineLegacyImportance(true);
+
+/** The importance encoders by ggml type name; the other types ignore importance, as llama.cpp's Q8_0 does. */
 export const IMPORTANCE_QUANTIZERS: ReadonlyMap<string, ImportanceQuantizer> = new Map([
   ['Q3_K', quantizeQ3_KImportance], ['Q4_K', quantizeQ4_KImportance], ['Q5_K', quantizeQ5_KImportance],
-  ['Q6_K', quantizeQ6_KImportance], ['Q4_0', quantizeQ4_0Importance],
+  ['Q6_K', quantizeQ6_KImportance], ['Q4_0', quantizeQ4_0Importance], ['Q5_0', quantizeQ5_0Importance],
+  ['Q4_1', quantizeQ4_1Importance], ['Q5_1', quantizeQ5_1Importance],
 ]);

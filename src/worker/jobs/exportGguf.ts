@@ -2,7 +2,7 @@
  * The `exportGguf` job: a Hugging Face checkpoint (or a GGUF) written as GGUF for llama.cpp in a
  * preset or one ggml type. With a calibration, an importance matrix comes first: the built
  * decoder graph runs in ONNX Runtime over the calibration batches, and each projection's input
- * gives imp_j = mean x_j² (the diagonal of H = XᵀX over its rows), which the k-quants and Q4_0
+ * gives imp_j = mean x_j² (the diagonal of H = XᵀX over its rows), which the k-quants and the 32-value types
  * weight their block searches with, as llama.cpp does with an imatrix.
  */
 import { DEFAULT_HESSIAN_BUDGET } from '../../core/calibration/layerGroups';

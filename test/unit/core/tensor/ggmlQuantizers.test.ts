@@ -84,8 +84,8 @@ describe('ggml reference quantizers', () => {
     });
   }
 
-  it('types llama.cpp quantizes without its imatrix ignore the importance', () => {
-    for (const name of ['Q8_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q2_K']) {
+  it('Q8_0, which llama.cpp quantizes without its imatrix, and Q2_K ignore the importance', () => {
+    for (const name of ['Q8_0', 'Q2_K']) {
       const type = writableGgmlType(name)!;
       assert.equal(usesImportance(type), false, name);
       assert.deepEqual(encodeGgml(type, row(0), importance), encodeGgml(type, row(0)), name);
