@@ -34,7 +34,7 @@ import { DecoderRunner } from '../test/unit/core/decoder/decoderRuns';
 import { TINY_LLAMA, writeTinyLlamaFolder } from '../test/unit/support/tinyLlamaFolder';
 import { repoRoot } from './support/benchSupport';
 
-const TYPES = ['Q3_K', 'Q4_0', 'Q4_K', 'Q5_K', 'Q6_K'];
+const TYPES = ['Q3_K', 'Q4_0', 'Q4_1', 'Q4_K', 'Q5_0', 'Q5_1', 'Q5_K', 'Q6_K'];
 const TEXT = join(repoRoot(), 'test', 'fixtures', 'workspace', 'tiny_qwen2', 'calibration.txt');
 
 interface Layer {
