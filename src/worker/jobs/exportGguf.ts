@@ -6,6 +6,8 @@
  * weight their block searches with, as llama.cpp does with an imatrix.
  */
 import { DEFAULT_HESSIAN_BUDGET } from '../../core/calibration/layerGroups';
+import { openDecoderSource } from '../../core/decoder';
+import { storedName } from '../../core/decoder/decoderTensors';
 import { parseGgufTarget } from '../../core/gguf/ggufTypeRules';
 import { quantizeToGguf } from '../../core/gguf/quantizeToGguf';
 import { OnnxModel } from '../../core/onnx/OnnxModel';
@@ -34,7 +36,11 @@ export function importanceFromHessian(hessian: Float64Array, d: number, rows: nu
   return imp;
 }
 
-/** The importance of every projection the calibration reaches, by weight name, with how it was measured. */
+/**
+ * The importance of every projection the calibration reaches, by the tensor's name in the source
+ * (the graph names weights as Hugging Face does; a GGUF stores them under llama.cpp's names),
+ * with how it was measured.
+ */
 async function measureImportance(params: GgufExportParams, ctx: JobContext): Promise<{ importance: Map<string, Float32Array>; info: NonNullable<GgufExportReport['calibration']> }> {
   const t0 = performance.now();
   const input = await resolveModelInput(params.path, ctx);
@@ -42,13 +48,15 @@ async function measureImportance(params: GgufExportParams, ctx: JobContext): Pro
   const targets = findWeightTargets(model).targets;
   const inputs = await transformInputs(model, { calibration: params.calibration ?? {} }, true);
   const byLayer = new Map(targets.map((t) => [t.layer, t]));
+  // Only a GGUF source is written under its own names (quantizeToGguf's re-quantization path).
+  const naming = (await openDecoderSource(params.path)).naming === 'gguf' ? 'gguf' : 'hf';
   const importance = new Map<string, Float32Array>();
   const cal = await streamCalibration(model, targets, inputs.calib, DEFAULT_HESSIAN_BUDGET, ctx, (group, stats) => {
     for (const layer of group.layers) {
       throwIfCancelled(ctx);
       const target = byLayer.get(layer);
       const h = stats.get(layer);
-      if (target && h) importance.set(target.weight, importanceFromHessian(h.hessian, target.inFeatures, h.rows));
+      if (target && h) importance.set(storedName(target.weight, naming), importanceFromHessian(h.hessian, target.inFeatures, h.rows));
     }
   });
   return {

@@ -60,6 +60,15 @@ describe('exportGguf', () => {
     await assert.rejects(exportGguf({ path: model, target: 'q9_z' }, QUIET_JOB), /q9_z/i);
   });
 
+  it('re-quantizes a GGUF with an importance matrix measured on the GGUF itself', { timeout: 120_000 }, async () => {
+    const f16 = await exportGguf({ path: model, target: 'f16', output: join(dir, 'tiny-f16.gguf') }, QUIET_JOB);
+    const r = await exportGguf({ path: f16.output, target: 'q4_k', calibration: { file: TEXT, tokenizer: join(model, 'tokenizer.json'), samples: 2, sequenceLength: 32 } }, QUIET_JOB);
+    assert.equal(r.output, join(dir, 'tiny-f16.q4_k.gguf'));
+    const weighted = r.tensors.filter((t) => t.importance).map((t) => t.name);
+    assert.equal(weighted.length, 2 * 7 + 1, weighted.join(', '));
+    assert.ok(weighted.includes('blk.1.ffn_down.weight') && weighted.includes('output.weight'));
+  });
+
   it('turns the Hessian diagonal into mean x² and gives unseen columns a small weight', () => {
     const H = new Float64Array([4, 1, 1, 0]);
     assert.deepEqual(Array.from(importanceFromHessian(H, 2, 2)), [2, Math.fround(1e-6)]);
