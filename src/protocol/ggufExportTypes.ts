@@ -2,9 +2,6 @@
 import type { DecoderGraphInfo } from './exportTypes';
 import type { QuantizeCalibration } from './transformTypes';
 
-/** The presets the editor offers, as llama.cpp names them (any ggml type name is accepted too). */
-export const GGUF_PRESETS: readonly string[] = ['q4_k_m', 'q5_k_m', 'q3_k_m', 'q8_0'];
-
 /** Parameters of `exportGguf`. */
 export interface GgufExportParams {
   /** A Hugging Face folder (or its `config.json`, `model.safetensors`, index) or a `.gguf`; never modified. */

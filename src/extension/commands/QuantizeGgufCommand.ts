@@ -94,8 +94,10 @@ export class QuantizeGgufCommand extends Disposable {
     const out = vscode.Uri.file(report.output);
     await vscode.commands.executeCommand('vscode.openWith', out, CHECKPOINT_VIEW_TYPES[0]);
     const weighted = report.tensors.filter((t) => t.importance);
-    const gain = weighted.length
-      ? `; importance-weighted error ${(100 * (1 - weighted.reduce((s, t) => s + (t.importance?.weightedError ?? 0), 0) / weighted.reduce((s, t) => s + (t.importance?.rtnWeightedError ?? 0), 0))).toFixed(1)} % below round-to-nearest on ${weighted.length} tensors${report.calibration?.synthetic ? ' (generated calibration)' : ''}`
+    const rtn = weighted.reduce((s, t) => s + (t.importance?.rtnWeightedError ?? 0), 0);
+    const imx = weighted.reduce((s, t) => s + (t.importance?.weightedError ?? 0), 0);
+    const gain = rtn > 0
+      ? `; importance-weighted error ${(100 * (1 - imx / rtn)).toFixed(1)} % below round-to-nearest on ${weighted.length} tensors${report.calibration?.synthetic ? ' (generated calibration)' : ''}`
       : '';
     const fallbacks = report.tensors.filter((t) => t.wanted).length;
     void vscode.window.showInformationMessage(
