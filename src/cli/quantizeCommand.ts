@@ -35,6 +35,7 @@ function generalOptions(table: CliMethodTable): readonly OptionSpec[] {
     { name: 'method', kind: 'enum', values: methodsOf(table, 'quantize').map((m) => m.name), help: 'The quantization method (required unless --recipe)' },
     LAYERS_OPTION,
     TO_OPTION,
+    { name: 'calibration', kind: 'string', placeholder: 'FILE', help: 'With --to gguf:TYPE: calibrate an importance matrix (imatrix) on FILE (.txt with the tokenizer.json beside the model, .npy/.npz) and choose the k-quant and 32-value blocks (all but Q8_0 and Q2_K) that minimize the importance-weighted error; the same as --calib there' },
     OUTPUT_OPTION,
     OVERWRITE_OPTION,
     { name: 'recipe', kind: 'string', placeholder: 'FILE', help: 'Apply a plan recipe (*.qrecipe.yaml); its model is relative to the recipe file unless MODEL.onnx is given' },
@@ -75,6 +76,7 @@ export function quantizeSpec(table: CliMethodTable): CommandSpec {
     'quantize ./Llama-3.2-1B --to safetensors-gptq --bits 4 --group 128 --calib wiki.txt --tokenizer ./Llama-3.2-1B/tokenizer.json',
     'quantize model-f16.gguf --to gguf:q4_k_m',
     'quantize ./Llama-3.2-1B --to gguf:q8_0',
+    'quantize ./Llama-3.2-1B --to gguf:q4_k_m --calibration wiki.txt',
   ],
   };
 }
@@ -86,14 +88,14 @@ export function withoutCommandWord(argv: readonly string[], word: string): reado
 
 /**
  * The calibration options shared by `quantize` and `prune` (`--samples`, `--batch`, `--seq`,
- * `--calib`, `--tokenizer`), or undefined when none was given. A `.txt` calibration file without
+ * `--calib` or the `calibFile` given instead, `--tokenizer`), or undefined when none was given. A `.txt` calibration file without
  * `--tokenizer` is read with the `tokenizer.json` beside the model (`modelPath`), when there is one.
  */
-export async function calibrationFromArgs(args: ParsedArgs, modelPath: string): Promise<QuantizeCalibration | undefined> {
+export async function calibrationFromArgs(args: ParsedArgs, modelPath: string, calibFile?: string): Promise<QuantizeCalibration | undefined> {
   const samples = args.number('samples');
   const batch = args.number('batch');
   const sequenceLength = args.number('seq');
-  const file = args.string('calib');
+  const file = calibFile ?? args.string('calib');
   const given = args.string('tokenizer');
   if (file !== undefined) await checkFile(file, { folders: true });
   const tokenizer = given ?? (file !== undefined && /\.txt$/i.test(file) ? await tokenizerBeside(modelPath) : undefined);
@@ -180,7 +182,12 @@ export const QUANTIZE_COMMAND: CliCommand = {
     const to = args.string('to');
     const target = to === undefined ? undefined : parseQuantizeTarget(to);
     if (target?.kind === 'safetensors-gptq') return runQuantizeGptq(args, await calibrationFromArgs(args, args.positional[0] ?? ''), output);
-    if (target?.kind === 'gguf') return runGgufQuantize(args, target.gguf, output);
+    if (target?.kind === 'gguf') {
+      const file = args.string('calibration');
+      if (file !== undefined && args.has('calib')) throw new UsageError('give the calibration file once: --calibration or --calib', 'quantize');
+      return runGgufQuantize(args, target.gguf, await calibrationFromArgs(args, args.positional[0] ?? '', file), output);
+    }
+    if (args.has('calibration')) throw new UsageError('--calibration goes with --to gguf:TYPE; ONNX and GPTQ outputs take --calib', 'quantize');
     const params = await quantizeParams(args);
     if (args.has('plan-only') && params.budget) {
       const planParams: PlanParams = dropUndefined({ path: params.path, budget: params.budget, calibration: params.calibration, layers: params.layers });

@@ -4,6 +4,7 @@ import { BenchmarkCommands } from './bench/BenchmarkCommands';
 import { COMMAND_IDS, ModelCommands } from './commands/ModelCommands';
 import { DecoderFolders } from './commands/DecoderFolders';
 import { ExportOnnxCommand } from './commands/ExportOnnxCommand';
+import { QuantizeGgufCommand } from './commands/QuantizeGgufCommand';
 import { CHECKPOINT_VIEW_TYPES, CheckpointEditorProvider } from './editor/CheckpointEditorProvider';
 import { ModelActionService } from './editor/ModelActionService';
 import { FindingCodeActionProvider } from './findings/FindingCodeActionProvider';
@@ -72,6 +73,7 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
   RecipeCodeLensProvider.register(context);
   SampleModelCommand.register(context);
   ExportOnnxCommand.register(context, worker, runner, actions);
+  QuantizeGgufCommand.register(context, worker, runner, actions);
   DecoderFolders.register(context);
   const prune = new PruneFlow(worker, runner);
   FindingCommands.register(context, findings, worker, quantize, prune);

@@ -11,6 +11,7 @@ export const TRUSTED_COMMANDS: Readonly<Record<string, string>> = {
   'quantscope.quantizeLayer': 'Quantize',
   'quantscope.pruneModel': 'Prune',
   'quantscope.exportOnnx': 'Export to ONNX',
+  'quantscope.quantizeGguf': 'Quantize to GGUF',
   'quantscope.calibrateModel': 'Calibrate',
   'quantscope.benchmarkModel': 'Benchmark',
   'quantscope.compareWith': 'Compare',
@@ -43,7 +44,7 @@ function refuseUntrusted(label: string): Promise<undefined> {
 }
 
 /** The editor's actions that run a model or write files. */
-const TRUSTED_ACTIONS: readonly ModelAction[] = ['calibrate', 'quantize', 'prune', 'benchmark', 'exportOnnx'];
+const TRUSTED_ACTIONS: readonly ModelAction[] = ['calibrate', 'quantize', 'prune', 'benchmark', 'exportOnnx', 'quantizeGguf'];
 
 /** `actions` as Restricted Mode leaves them: those that run a model or write files are withdrawn, with the reason. */
 export function restrictActions(actions: ModelActions): ModelActions {

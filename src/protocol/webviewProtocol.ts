@@ -8,7 +8,7 @@ import type { MemoryPlan, MemorySettings } from './servingTypes';
 import type { HeatmapData, ModelProfile, ModelSummary, WeightProfile } from './workerProtocol';
 
 /** The actions the checkpoint editor can offer on a model. */
-export const MODEL_ACTIONS = ['profile', 'calibrate', 'quantize', 'prune', 'benchmark', 'exportOnnx', 'showText'] as const;
+export const MODEL_ACTIONS = ['profile', 'calibrate', 'quantize', 'prune', 'benchmark', 'exportOnnx', 'quantizeGguf', 'showText'] as const;
 export type ModelAction = (typeof MODEL_ACTIONS)[number];
 
 /** Whether an action applies to the open model, and if not, why (in words for the user). */

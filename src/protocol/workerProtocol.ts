@@ -7,6 +7,7 @@ import type { LayerSensitivity } from './sensitivityTypes';
 import type { TensorStats } from './statsTypes';
 import type { BenchParams, BenchReport } from './benchTypes';
 import type { ExportParams, ExportReport } from './exportTypes';
+import type { GgufExportParams, GgufExportReport } from './ggufExportTypes';
 import type { PruneParams, PruneReport } from './pruneTypes';
 import type { PlanParams, PlanResult, QuantizeParams, QuantizeReport } from './quantizeTypes';
 import type { MemoryPlan, PlanMemoryParams } from './servingTypes';
@@ -176,6 +177,8 @@ export interface WorkerRequests {
   readonly benchmark: { readonly params: BenchParams; readonly result: BenchReport };
   /** Builds a language-model checkpoint into an ONNX decoder and saves it beside the checkpoint. */
   readonly exportDecoder: { readonly params: ExportParams; readonly result: ExportReport };
+  /** Writes a checkpoint as GGUF for llama.cpp in a preset, importance-weighted when a calibration is given. */
+  readonly exportGguf: { readonly params: GgufExportParams; readonly result: GgufExportReport };
   /** Serving memory: weights per precision, KV cache, what fits a budget. */
   readonly planMemory: { readonly params: PlanMemoryParams; readonly result: MemoryPlan };
 }

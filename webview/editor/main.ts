@@ -239,6 +239,7 @@ const BUTTONS: readonly (readonly [ModelAction, string])[] = [
   ['prune', 'Prune…'],
   ['benchmark', 'Benchmark…'],
   ['exportOnnx', 'Export to ONNX…'],
+  ['quantizeGguf', 'Quantize to GGUF…'],
   ['showText', 'Show as Text'],
 ];
 

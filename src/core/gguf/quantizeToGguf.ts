@@ -19,7 +19,8 @@ import { FileAccessor } from '../io/FileAccessor';
 import { nextFreeName } from '../io/nextFreeName';
 import type { DType } from '../tensor/DType';
 import { ggmlBlockType, ggmlTypeById, type GgmlType } from '../tensor/ggmlBlocks';
-import { encodeGgml } from '../tensor/ggmlQuantizers';
+import { encodeGgml, usesImportance } from '../tensor/ggmlQuantizers';
+import { compareImportance } from './importanceError';
 import { readTensor } from '../tensor/TensorReader';
 import { chooseTensorType, fileTypeOf, isQuantizable, targetName, type GgufTarget } from './ggufTypeRules';
 import { architectureEntries, ggufArchitecture, tokenizerEntries } from './hfGgufMetadata';
@@ -32,6 +33,13 @@ export interface GgufQuantizeOptions {
   readonly output?: string;
   readonly onProgress?: (done: number, total: number, tensor: string) => void;
   readonly isCancelled?: () => boolean;
+  /**
+   * Importance of each input column of a weight (mean x_j² over calibration rows, llama.cpp's
+   * imatrix), by the tensor's name in the source (the Hugging Face name, or the GGUF name when
+   * re-quantizing). The types llama.cpp weights (Q3_K–Q6_K, Q4_0, Q5_0, Q4_1, Q5_1) then minimize the weighted
+   * error; a tensor without importance is rounded to nearest.
+   */
+  readonly importance?: (sourceName: string) => Float32Array | undefined;
 }
 
 /** One written tensor. */
@@ -43,6 +51,11 @@ export interface GgufTensorReport {
   readonly type: string;
   /** Set when the row length did not fit the wanted type and {@link type} replaced it. */
   readonly wanted?: string;
+  /**
+   * Set when the blocks were chosen with the tensor's importance: the importance-weighted
+   * relative error Σ imp_j ΔW² / Σ imp_j W² of the written blocks and of round-to-nearest.
+   */
+  readonly importance?: { readonly weightedError: number; readonly rtnWeightedError: number };
   readonly bytes: number;
 }
 
@@ -69,8 +82,21 @@ const REPLACED_KEYS = new Set(['general.file_type', 'general.quantization_versio
 interface Plan {
   readonly architecture: string;
   readonly metadata: GgufEntry[];
-  readonly tensors: { readonly out: GgufTensorOut; readonly report: Omit<GgufTensorReport, 'bytes'> }[];
+  readonly tensors: { readonly out: GgufTensorOut; readonly report: Omit<GgufTensorReport, 'bytes' | 'importance'> }[];
   readonly warnings: string[];
+}
+
+/** The errors of the tensors written with importance, by output name, filled as they are encoded. */
+type ImportanceErrors = Map<string, NonNullable<GgufTensorReport['importance']>>;
+
+/** Encodes `values`, with the importance when there is one, and records both errors for the report. */
+function encodeMeasured(name: string, type: GgmlType, values: Float32Array, imp: Float32Array | undefined, errors: ImportanceErrors): Uint8Array {
+  const bytes = encodeGgml(type, values, imp);
+  if (imp) {
+    const e = compareImportance(type, values, bytes, imp);
+    errors.set(name, { weightedError: e.importance, rtnWeightedError: e.rtn });
+  }
+  return bytes;
 }
 
 async function isGgufFile(path: string): Promise<boolean> {
@@ -108,7 +134,17 @@ function choose(target: GgufTarget, name: string, shape: readonly number[], laye
   return { type: c.type, wanted: c.wanted?.name };
 }
 
-async function planFromGguf(checkpoint: Checkpoint, target: GgufTarget): Promise<Plan> {
+/** The importance for a tensor of `shape` in `type`, when given, of the row's length, and used by the type. */
+function importanceFor(importance: GgufQuantizeOptions['importance'], name: string, outName: string, shape: readonly number[], type: GgmlType): Float32Array | undefined {
+  // A tied head's table is the embedding: llama.cpp keeps no importance for token_embd.
+  if (outName === 'token_embd.weight') return undefined;
+  const imp = importance?.(name);
+  if (!imp || shape.length !== 2 || !usesImportance(type)) return undefined;
+  if (imp.length !== shape[1]) throw new Error(`the importance of ${name} has ${imp.length} columns, its rows ${shape[1]}`);
+  return imp;
+}
+
+async function planFromGguf(checkpoint: Checkpoint, target: GgufTarget, importance: GgufQuantizeOptions['importance'], errors: ImportanceErrors): Promise<Plan> {
   const file = await FileAccessor.open(checkpoint.path);
   const entries = await readGgufEntries(file);
   const warnings: string[] = [];
@@ -129,7 +165,8 @@ async function planFromGguf(checkpoint: Checkpoint, target: GgufTarget): Promise
     if (!source.dequantize && source.blockSize > 1) throw new Error(`tensor ${t.name} is ${source.name}, which cannot be decoded for re-quantization`);
     if (source.blockSize > 1) requantized++;
     const { type, wanted } = choose(target, t.name, t.shape, layers, warnings);
-    const data = async (): Promise<Uint8Array> => (type.id === source.id ? rawBytes(t) : encodeGgml(type, await readTensor(t)));
+    const imp = importanceFor(importance, t.name, t.name, t.shape, type);
+    const data = async (): Promise<Uint8Array> => (type.id === source.id && !imp ? rawBytes(t) : encodeMeasured(t.name, type, await readTensor(t), imp, errors));
     return { out: { name: t.name, shape: t.shape, type, data }, report: { name: t.name, shape: t.shape, from: source.name, type: type.name, ...(wanted ? { wanted } : {}) } };
   });
   if (requantized) warnings.push(`${requantized} tensors were already quantized; re-quantizing adds their rounding error to the new one`);
@@ -145,7 +182,7 @@ async function readJsonIfPresent(path: string): Promise<unknown> {
   }
 }
 
-async function planFromDecoder(source: DecoderSource, target: GgufTarget): Promise<Plan> {
+async function planFromDecoder(source: DecoderSource, target: GgufTarget, importance: GgufQuantizeOptions['importance'], errors: ImportanceErrors): Promise<Plan> {
   const c = source.config;
   const folder = dirname(source.files[0]);
   const arch = ggufArchitecture(c);
@@ -163,11 +200,13 @@ async function planFromDecoder(source: DecoderSource, target: GgufTarget): Promi
     const name = storedName(want.name, 'gguf');
     const stored = source.tensor(want.name);
     const { type, wanted } = isQuantizable(name, want.shape) ? choose(target, name, want.shape, c.numLayers, warnings) : { type: ggmlTypeById(0) as GgmlType, wanted: undefined };
+    // The rotary permutation moves rows, never input columns, so the importance applies as measured.
+    const imp = importanceFor(importance, want.name, name, want.shape, type);
     const data = async (): Promise<Uint8Array> => {
       let values = await source.read(want.name);
       // llama.cpp rotates interleaved pairs for llama; Qwen2 keeps Hugging Face's halves.
       if (arch === 'llama' && want.rotaryHeads !== undefined) values = permuteRotary(values, want.rotaryHeads, want.shape.length === 2 ? want.shape[1] : 1);
-      return encodeGgml(type, values);
+      return encodeMeasured(name, type, values, imp, errors);
     };
     return { out: { name, shape: want.shape, type, data }, report: { name, shape: want.shape, from: stored?.dtype ?? 'F32', type: type.name, ...(wanted ? { wanted } : {}) } };
   });
@@ -208,12 +247,13 @@ export async function quantizeToGguf(sourcePath: string, options: GgufQuantizeOp
   const isGguf = await isGgufFile(sourcePath).catch(() => false);
   let plan: Plan;
   let folder = dirname(sourcePath);
+  const errors: ImportanceErrors = new Map();
   if (isGguf) {
-    plan = await planFromGguf(await openCheckpoint(sourcePath), target);
+    plan = await planFromGguf(await openCheckpoint(sourcePath), target, options.importance, errors);
   } else {
     const source = await openDecoderSource(sourcePath);
     folder = dirname(source.files[0]);
-    plan = await planFromDecoder(source, target);
+    plan = await planFromDecoder(source, target, options.importance, errors);
   }
   plan.metadata.push(gguf.u32('general.quantization_version', 2), gguf.u32('general.file_type', fileTypeOf(target)));
   const output = options.output ?? defaultOutput(sourcePath, isGguf, targetName(target).toLowerCase(), folder);
@@ -242,7 +282,8 @@ export async function quantizeToGguf(sourcePath: string, options: GgufQuantizeOp
     const bytes = sizes.get(report.name) ?? 0;
     bits += bytes * 8;
     elements += report.shape.reduce((a, b) => a * b, 1);
-    return { ...report, bytes };
+    const importance = errors.get(report.name);
+    return { ...report, ...(importance ? { importance } : {}), bytes };
   });
   return { source: sourcePath, output, target: targetName(target), architecture: plan.architecture, tensors: reports, fileBytes, elements, bitsPerWeight: bits / elements, warnings: plan.warnings };
 }

@@ -1,8 +1,9 @@
 /**
  * The scale searches behind ggml's k-quant reference quantizers (ggml-quants.c): make_qkx2_quants
  * (affine, scale + min, weighted least squares over a few candidate scales), make_qx_quants
- * (symmetric, weighted by x², candidate scales nmax ± 0.1·k) and make_q3_quants (symmetric with
- * coordinate-descent refinement). Every operation is rounded to float32 in the C code's order.
+ * (symmetric, weighted by x² or by importance, candidate scales nmax ± 0.1·k), make_q3_quants
+ * (symmetric with coordinate-descent refinement) and make_qp_quants (non-negative scales against
+ * one scale, importance-weighted). Every operation is rounded to float32 in the C code's order.
  */
 import { nearestInt } from './ggmlRounding';
 
@@ -101,8 +102,11 @@ function absMaxSigned(n: number, x: Float32Array, xo: number): [number, number] 
   return [amax, max];
 }
 
-/** make_qx_quants with rmse_type 1 (weights x²) and no importance: levels l + nmax into `L[lo ..]`. */
-export function makeQxQuants(n: number, nmax: number, x: Float32Array, xo: number, L: Uint8Array, lo: number): number {
+/**
+ * make_qx_quants with rmse_type 1: levels l + nmax into `L[lo ..]`, returns the scale. The error
+ * weights are x² unless importance weights `qw[qo .. qo+n)` are given (the imatrix path).
+ */
+export function makeQxQuants(n: number, nmax: number, x: Float32Array, xo: number, L: Uint8Array | Int8Array, lo: number, qw?: Float32Array, qo = 0): number {
   const [amax, max] = absMaxSigned(n, x, xo);
   if (amax < GROUP_MAX_EPS) {
     L.fill(0, lo, lo + n);
@@ -115,7 +119,7 @@ export function makeQxQuants(n: number, nmax: number, x: Float32Array, xo: numbe
     const v = x[xo + i];
     const l = Math.max(-nmax, Math.min(nmax - 1, nearestInt(f(iscale * v))));
     L[lo + i] = l + nmax;
-    const w = f(v * v);
+    const w = qw ? qw[qo + i] : f(v * v);
     sumlx = f(sumlx + f(f(w * v) * l));
     suml2 = f(suml2 + f(f(w * l) * l));
   }
@@ -129,7 +133,7 @@ export function makeQxQuants(n: number, nmax: number, x: Float32Array, xo: numbe
     for (let i = 0; i < n; i++) {
       const v = x[xo + i];
       const l = Math.max(-nmax, Math.min(nmax - 1, nearestInt(f(iscale * v))));
-      const w = f(v * v);
+      const w = qw ? qw[qo + i] : f(v * v);
       sumlx = f(sumlx + f(f(w * v) * l));
       suml2 = f(suml2 + f(f(w * l) * l));
     }
@@ -185,5 +189,76 @@ export function makeQ3Quants(n: number, nmax: number, x: Float32Array, xo: numbe
     if (!changed) break;
   }
   for (let i = 0; i < n; i++) L[lo + i] += nmax;
+  return f(sumlx / suml2);
+}
+
+/**
+ * make_qp_quants: non-negative `x[0 .. n)` (sub-block scales or mins) as levels 0..nmax into `L`
+ * against one scale, chosen by weighted least squares over candidates nmax ± 0.1·k and refined
+ * level by level; returns the scale. The k-quants' imatrix path quantizes its scales with it,
+ * weighted by each sub-block's summed importance `qw`.
+ */
+export function makeQpQuants(n: number, nmax: number, x: Float32Array, L: Uint8Array, qw: Float32Array): number {
+  let max = 0;
+  for (let i = 0; i < n; i++) max = max > x[i] ? max : x[i];
+  if (!max) {
+    L.fill(0, 0, n);
+    return 0;
+  }
+  let iscale = f(nmax / max);
+  for (let i = 0; i < n; i++) L[i] = nearestInt(f(iscale * x[i])) & 255;
+  const scale = f(1 / iscale);
+  let bestMse = 0;
+  for (let i = 0; i < n; i++) {
+    const diff = f(x[i] - f(scale * L[i]));
+    bestMse = f(bestMse + f(f(qw[i] * diff) * diff));
+  }
+  for (let is = -4; is <= 4; is++) {
+    if (is === 0) continue;
+    const iscaleIs = f(f(f(f(0.1) * is) + nmax) / max);
+    const scaleIs = f(1 / iscaleIs);
+    let mse = 0;
+    for (let i = 0; i < n; i++) {
+      const l = Math.min(nmax, nearestInt(f(iscaleIs * x[i])));
+      const diff = f(x[i] - f(scaleIs * l));
+      mse = f(mse + f(f(qw[i] * diff) * diff));
+    }
+    if (mse < bestMse) {
+      bestMse = mse;
+      iscale = iscaleIs;
+    }
+  }
+  let sumlx = 0;
+  let suml2 = 0;
+  for (let i = 0; i < n; i++) {
+    const l = Math.min(nmax, nearestInt(f(iscale * x[i])));
+    L[i] = l & 255;
+    const w = qw[i];
+    sumlx = f(sumlx + f(f(w * x[i]) * l));
+    suml2 = f(suml2 + f(f(w * l) * l));
+  }
+  for (let itry = 0; itry < 5; itry++) {
+    let changed = 0;
+    for (let i = 0; i < n; i++) {
+      const w = qw[i];
+      const li = L[i];
+      let slx = f(sumlx - f(f(w * x[i]) * li));
+      let sl2 = f(suml2 - f(f(w * li) * li));
+      if (slx > 0 && sl2 > 0) {
+        const nl = Math.min(nmax, nearestInt(f(f(x[i] * sl2) / slx)));
+        if (nl !== li) {
+          slx = f(slx + f(f(w * x[i]) * nl));
+          sl2 = f(sl2 + f(f(w * nl) * nl));
+          if (f(f(slx * slx) * suml2) > f(f(sumlx * sumlx) * sl2)) {
+            L[i] = nl & 255;
+            sumlx = slx;
+            suml2 = sl2;
+            changed++;
+          }
+        }
+      }
+    }
+    if (!changed) break;
+  }
   return f(sumlx / suml2);
 }

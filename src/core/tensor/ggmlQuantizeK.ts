@@ -12,7 +12,8 @@ import { GROUP_MAX_EPS, makeQ3Quants, makeQkx2Quants, makeQxQuants } from './ggm
 const f = Math.fround;
 const QK_K = 256;
 
-function putHalf(out: Uint8Array, o: number, v: number): number {
+/** Stores `v` as ggml_fp16 at `out[o]` and returns the value the decoder will read back. */
+export function putHalf(out: Uint8Array, o: number, v: number): number {
   const h = f32ToF16Bits(v);
   out[o] = h & 255;
   out[o + 1] = h >>> 8;
@@ -95,29 +96,35 @@ export const quantizeQ3_K: Quantizer = (x, blocks, out) => {
     } else {
       putHalf(out, o + 108, 0);
     }
-    for (let j = 0; j < 16; j++) {
-      const low = j < 8 ? out[sc + j] & 15 : out[sc + j - 8] >> 4;
-      const s = (low | (((out[sc + 8 + (j % 4)] >> (2 * (j >> 2))) & 3) << 4)) - 32;
-      const dl = f(d * s);
-      if (!dl) continue;
-      for (let ii = 0; ii < 16; ii++) L[16 * j + ii] = Math.max(-4, Math.min(3, nearestInt(f(x[p + 16 * j + ii] / dl)))) + 4;
-    }
-    // hmask: bit k of byte m holds the high bit of element 32k + m.
-    out.fill(0, o, o + 32);
-    for (let j = 0; j < QK_K; j++) {
-      if (L[j] > 3) {
-        out[o + (j & 31)] |= 1 << (j >> 5);
-        L[j] -= 4;
-      }
-    }
-    for (let j = 0; j < QK_K; j += 128) {
-      for (let l = 0; l < 32; l++) out[o + 32 + j / 4 + l] = L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6);
-    }
+    finishQ3_K(x, p, out, o, d, L);
   }
 };
 
+/** Q3_K once its 6-bit scales and d are stored: every level re-rounded against them, then the hmask and 2-bit planes. */
+export function finishQ3_K(x: Float32Array, p: number, out: Uint8Array, o: number, d: number, L: Int8Array): void {
+  const sc = o + 96;
+  for (let j = 0; j < 16; j++) {
+    const low = j < 8 ? out[sc + j] & 15 : out[sc + j - 8] >> 4;
+    const s = (low | (((out[sc + 8 + (j % 4)] >> (2 * (j >> 2))) & 3) << 4)) - 32;
+    const dl = f(d * s);
+    if (!dl) continue;
+    for (let ii = 0; ii < 16; ii++) L[16 * j + ii] = Math.max(-4, Math.min(3, nearestInt(f(x[p + 16 * j + ii] / dl)))) + 4;
+  }
+  // hmask: bit k of byte m holds the high bit of element 32k + m.
+  out.fill(0, o, o + 32);
+  for (let j = 0; j < QK_K; j++) {
+    if (L[j] > 3) {
+      out[o + (j & 31)] |= 1 << (j >> 5);
+      L[j] -= 4;
+    }
+  }
+  for (let j = 0; j < QK_K; j += 128) {
+    for (let l = 0; l < 32; l++) out[o + 32 + j / 4 + l] = L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6);
+  }
+}
+
 /** Packs 8 six-bit scales and mins into the 12 bytes Q4_K and Q5_K share (get_scale_min_k4's inverse). */
-function packScaleMin(out: Uint8Array, s: number, j: number, ls: number, lm: number): void {
+export function packScaleMin(out: Uint8Array, s: number, j: number, ls: number, lm: number): void {
   if (j < 4) {
     out[s + j] = ls;
     out[s + j + 4] = lm;
@@ -128,7 +135,8 @@ function packScaleMin(out: Uint8Array, s: number, j: number, ls: number, lm: num
   }
 }
 
-function scaleMin(b: Uint8Array, s: number, j: number): [number, number] {
+/** get_scale_min_k4: the 6-bit scale and min of sub-block `j` from the 12 bytes at `b[s]`. */
+export function scaleMin(b: Uint8Array, s: number, j: number): [number, number] {
   if (j < 4) return [b[s + j] & 63, b[s + j + 4] & 63];
   return [(b[s + j + 4] & 15) | ((b[s + j - 4] >> 6) << 4), (b[s + j + 4] >> 4) | ((b[s + j] >> 6) << 4)];
 }
@@ -160,6 +168,11 @@ function affineSuperBlock(x: Float32Array, p: number, out: Uint8Array, o: number
   }
   const d = putHalf(out, o, f(maxScale / 63));
   const dmin = putHalf(out, o + 2, f(maxMin / 63));
+  requantizeAffine(x, p, out, o, d, dmin, nmax, L);
+}
+
+/** Re-rounds every value of a Q4_K/Q5_K super-block against the scales and mins as stored. */
+export function requantizeAffine(x: Float32Array, p: number, out: Uint8Array, o: number, d: number, dmin: number, nmax: number, L: Uint8Array): void {
   for (let j = 0; j < 8; j++) {
     const [sc, m] = scaleMin(out, o + 4, j);
     const dl = f(d * sc);
@@ -186,11 +199,16 @@ export const quantizeQ4_K: Quantizer = (x, blocks, out) => {
   const scratch = affineScratch();
   for (let i = 0, p = 0, o = 0; i < blocks; i++, p += QK_K, o += 144) {
     affineSuperBlock(x, p, out, o, 15, -1, 20, L, scratch);
-    for (let j = 0, q = o + 16; j < QK_K; j += 64, q += 32) {
-      for (let l = 0; l < 32; l++) out[q + l] = L[j + l] | (L[j + l + 32] << 4);
-    }
+    packQ4_K(L, out, o);
   }
 };
+
+/** Q4_K's level plane: two 4-bit levels per byte, 32 bytes per pair of sub-blocks. */
+export function packQ4_K(L: Uint8Array, out: Uint8Array, o: number): void {
+  for (let j = 0, q = o + 16; j < QK_K; j += 64, q += 32) {
+    for (let l = 0; l < 32; l++) out[q + l] = L[j + l] | (L[j + l + 32] << 4);
+  }
+}
 
 /** Q5_K: Q4_K's layout plus a high-bit plane. */
 export const quantizeQ5_K: Quantizer = (x, blocks, out) => {
@@ -198,27 +216,32 @@ export const quantizeQ5_K: Quantizer = (x, blocks, out) => {
   const scratch = affineScratch();
   for (let i = 0, p = 0, o = 0; i < blocks; i++, p += QK_K, o += 176) {
     affineSuperBlock(x, p, out, o, 31, -0.5, 15, L, scratch);
-    const qh = o + 16;
-    out.fill(0, qh, qh + 32);
-    let m1 = 1;
-    let m2 = 2;
-    for (let n = 0, ql = o + 48; n < QK_K; n += 64, ql += 32, m1 <<= 2, m2 <<= 2) {
-      for (let j = 0; j < 32; j++) {
-        let l1 = L[n + j];
-        let l2 = L[n + j + 32];
-        if (l1 > 15) {
-          l1 -= 16;
-          out[qh + j] |= m1;
-        }
-        if (l2 > 15) {
-          l2 -= 16;
-          out[qh + j] |= m2;
-        }
-        out[ql + j] = l1 | (l2 << 4);
-      }
-    }
+    packQ5_K(L, out, o);
   }
 };
+
+/** Q5_K's level planes: the low nibbles as Q4_K's, the fifth bits in a 32-byte mask. */
+export function packQ5_K(L: Uint8Array, out: Uint8Array, o: number): void {
+  const qh = o + 16;
+  out.fill(0, qh, qh + 32);
+  let m1 = 1;
+  let m2 = 2;
+  for (let n = 0, ql = o + 48; n < QK_K; n += 64, ql += 32, m1 <<= 2, m2 <<= 2) {
+    for (let j = 0; j < 32; j++) {
+      let l1 = L[n + j];
+      let l2 = L[n + j + 32];
+      if (l1 > 15) {
+        l1 -= 16;
+        out[qh + j] |= m1;
+      }
+      if (l2 > 15) {
+        l2 -= 16;
+        out[qh + j] |= m2;
+      }
+      out[ql + j] = l1 | (l2 << 4);
+    }
+  }
+}
 
 /** Q6_K: 16 groups of 16, 6-bit levels, int8 scales. */
 export const quantizeQ6_K: Quantizer = (x, blocks, out) => {
@@ -239,24 +262,29 @@ export const quantizeQ6_K: Quantizer = (x, blocks, out) => {
       out.fill(0, o, o + 210);
       continue;
     }
-    const iscale = f(-128 / maxScale);
-    const d = putHalf(out, o + 208, f(1 / iscale));
-    for (let ib = 0; ib < 16; ib++) out[o + 192 + ib] = Math.min(127, nearestInt(f(iscale * scales[ib]))) & 255;
-    for (let j = 0; j < 16; j++) {
-      const dl = f(d * ((out[o + 192 + j] << 24) >> 24));
-      if (!dl) continue;
-      for (let ii = 0; ii < 16; ii++) L[16 * j + ii] = Math.max(-32, Math.min(31, nearestInt(f(x[p + 16 * j + ii] / dl)))) + 32;
-    }
-    for (let j = 0, ql = o, qh = o + 128; j < QK_K; j += 128, ql += 64, qh += 32) {
-      for (let l = 0; l < 32; l++) {
-        const a = L[j + l];
-        const b = L[j + l + 32];
-        const c = L[j + l + 64];
-        const e = L[j + l + 96];
-        out[ql + l] = (a & 15) | ((c & 15) << 4);
-        out[ql + l + 32] = (b & 15) | ((e & 15) << 4);
-        out[qh + l] = (a >> 4) | ((b >> 4) << 2) | ((c >> 4) << 4) | ((e >> 4) << 6);
-      }
-    }
+    finishQ6_K(x, p, out, o, L, scales, maxScale);
   }
 };
+
+/** Q6_K after the sub-block search: int8 scales against the largest, levels re-rounded and packed. */
+export function finishQ6_K(x: Float32Array, p: number, out: Uint8Array, o: number, L: Uint8Array, scales: Float32Array, maxScale: number): void {
+  const iscale = f(-128 / maxScale);
+  const d = putHalf(out, o + 208, f(1 / iscale));
+  for (let ib = 0; ib < 16; ib++) out[o + 192 + ib] = Math.min(127, nearestInt(f(iscale * scales[ib]))) & 255;
+  for (let j = 0; j < 16; j++) {
+    const dl = f(d * ((out[o + 192 + j] << 24) >> 24));
+    if (!dl) continue;
+    for (let ii = 0; ii < 16; ii++) L[16 * j + ii] = Math.max(-32, Math.min(31, nearestInt(f(x[p + 16 * j + ii] / dl)))) + 32;
+  }
+  for (let j = 0, ql = o, qh = o + 128; j < QK_K; j += 128, ql += 64, qh += 32) {
+    for (let l = 0; l < 32; l++) {
+      const a = L[j + l];
+      const b = L[j + l + 32];
+      const c = L[j + l + 64];
+      const e = L[j + l + 96];
+      out[ql + l] = (a & 15) | ((c & 15) << 4);
+      out[ql + l + 32] = (b & 15) | ((e & 15) << 4);
+      out[qh + l] = (a >> 4) | ((b >> 4) << 2) | ((c >> 4) << 4) | ((e >> 4) << 6);
+    }
+  }
+}

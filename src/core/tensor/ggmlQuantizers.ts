@@ -5,6 +5,7 @@
  */
 import { ggmlTypeById, type GgmlType } from './ggmlBlocks';
 import { quantizeQ2_K, quantizeQ3_K, quantizeQ4_K, quantizeQ5_K, quantizeQ6_K } from './ggmlQuantizeK';
+import { IMPORTANCE_QUANTIZERS } from './ggmlQuantizeImportance';
 import { quantizeQ4_0, quantizeQ4_1, quantizeQ5_0, quantizeQ5_1, quantizeQ8_0, type Quantizer } from './ggmlQuantizeLegacy';
 import { f32ToBf16Bits, f32ToF16Bits } from './ggmlRounding';
 
@@ -44,16 +45,26 @@ export function writableGgmlType(name: string): GgmlType | undefined {
   return BY_NAME.get(name.toUpperCase());
 }
 
+/** True when {@link encodeGgml} uses an importance vector for `type` (llama.cpp's imatrix types we write). */
+export function usesImportance(type: GgmlType): boolean {
+  return IMPORTANCE_QUANTIZERS.has(type.name);
+}
+
 /**
- * Encodes `x` (whole blocks of `type`) into ggml's bytes for that type. Throws when the length is
- * not a multiple of the block size: callers pick a type that fits each row first.
+ * Encodes `x` (whole blocks of `type`) into ggml's bytes for that type. With `importance` (one
+ * non-negative weight per column; `x` is whole rows of that length) the types of
+ * {@link usesImportance} minimize the importance-weighted error as llama.cpp does with an
+ * imatrix; the other types ignore it. Throws when the length is not a multiple of the block
+ * size: callers pick a type that fits each row first.
  */
-export function encodeGgml(type: GgmlType, x: Float32Array): Uint8Array {
+export function encodeGgml(type: GgmlType, x: Float32Array, importance?: Float32Array): Uint8Array {
   const encode = ENCODERS.get(type.name);
   if (!encode) throw new Error(`writing ggml type ${type.name} is not supported (writable: ${WRITABLE_GGML_TYPES.join(', ')})`);
   if (x.length % type.blockSize !== 0) throw new Error(`${x.length} values are not whole ${type.name} blocks of ${type.blockSize}`);
   const blocks = x.length / type.blockSize;
   const out = new Uint8Array(blocks * type.typeSize);
-  encode(x, blocks, out);
+  const weighted = importance === undefined ? undefined : IMPORTANCE_QUANTIZERS.get(type.name);
+  if (weighted && importance) weighted(x, blocks, out, importance);
+  else encode(x, blocks, out);
   return out;
 }

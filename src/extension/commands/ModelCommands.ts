@@ -32,6 +32,7 @@ export const COMMAND_IDS = [
   'quantscope.restartWorker',
   'quantscope.showWorkerLog',
   'quantscope.exportOnnx',
+  'quantscope.quantizeGguf',
 ] as const;
 
 function isOnnx(uri: vscode.Uri): boolean {

@@ -158,6 +158,8 @@ function commandFor(c: ModelAction): string {
       return 'quantscope.benchmarkModel';
     case 'exportOnnx':
       return 'quantscope.exportOnnx';
+    case 'quantizeGguf':
+      return 'quantscope.quantizeGguf';
     case 'showText':
       return 'quantscope.showModelText';
   }

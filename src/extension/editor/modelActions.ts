@@ -79,7 +79,7 @@ function noLayersReason(f: ModelFacts, what: string): string {
 export function deriveModelActions(f: ModelFacts): ModelActions {
   if (f.decoder) {
     // A language model's actions run on the graph the worker builds from it (and caches).
-    return { profile: yes, calibrate: yes, quantize: yes, prune: yes, benchmark: yes, exportOnnx: yes, showText: yes };
+    return { profile: yes, calibrate: yes, quantize: yes, prune: yes, benchmark: yes, exportOnnx: yes, quantizeGguf: yes, showText: yes };
   }
   const onnx = f.format === 'onnx';
   const notOnnx = no(`${f.fileName} is a ${formatName(f.format)} checkpoint without a language model Quantscope can build (config.json beside its weights, or a llama or qwen2 GGUF); this needs an ONNX model`);
@@ -100,6 +100,7 @@ export function deriveModelActions(f: ModelFacts): ModelActions {
     prune: transform('prune'),
     benchmark: !onnx ? notOnnx : (refused ?? yes),
     exportOnnx: no(onnx ? `${f.fileName} is already an ONNX model` : `${f.fileName} holds no language model Quantscope can build (config.json beside its weights, or a llama or qwen2 GGUF)`),
+    quantizeGguf: no(`${f.fileName} holds no language model Quantscope can write as GGUF (a Hugging Face folder with config.json, or a llama or qwen2 GGUF)`),
     showText: yes,
   };
 }
@@ -112,6 +113,7 @@ export const ACTION_LABELS: { readonly [A in ModelAction]: string } = {
   prune: 'Prune',
   benchmark: 'Benchmark',
   exportOnnx: 'Export to ONNX',
+  quantizeGguf: 'Quantize to GGUF',
   showText: 'Show as Text',
 };
 
@@ -127,7 +129,7 @@ export const MODEL_CONTEXT_KEYS = {
 } as const;
 
 /** Actions that only language-model checkpoints have: their absence elsewhere needs no note. */
-const UNNOTED: ReadonlySet<ModelAction> = new Set(['exportOnnx']);
+const UNNOTED: ReadonlySet<ModelAction> = new Set(['exportOnnx', 'quantizeGguf']);
 
 /** The values of {@link MODEL_CONTEXT_KEYS} for a model; all unset (undefined) when no model is active. */
 export function contextValues(format: string | undefined, actions: ModelActions | undefined): Readonly<Record<string, string | boolean | undefined>> {

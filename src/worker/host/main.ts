@@ -11,6 +11,7 @@ import { quantizableLayers } from '../jobs/quantizableLayers';
 import { planServingMemory } from '../jobs/planServingMemory';
 import { benchmarkModels } from '../jobs/benchmark';
 import { exportDecoder } from '../jobs/exportDecoder';
+import { exportGguf } from '../jobs/exportGguf';
 import { pruneModel } from '../jobs/prune';
 import { planQuantization } from '../jobs/planQuantization';
 import { quantizeModel } from '../jobs/quantize';
@@ -67,6 +68,7 @@ handle('planQuantization', (params, ctx) => planQuantization(params, ctx));
 handle('prune', (params, ctx) => pruneModel(params, ctx));
 handle('benchmark', (params, ctx) => benchmarkModels(params, ctx));
 handle('exportDecoder', (params, ctx) => exportDecoder(params, ctx));
+handle('exportGguf', (params, ctx) => exportGguf(params, ctx));
 handle('planMemory', (params, ctx) => planServingMemory(params, ctx));
 
 // The worker lives only as long as its parent: without the IPC channel nobody can use it.

@@ -63,6 +63,7 @@ suite('Restricted Mode', () => {
       ['quantscope.calibrateModel', model],
       ['quantscope.benchmarkModel', [model]],
       ['quantscope.exportOnnx', workspaceFile('tiny_qwen2')],
+      ['quantscope.quantizeGguf', workspaceFile('tiny_qwen2')],
       ['quantscope.applyRecommended', model],
       ['quantscope.applyFinding', model, 'fc1', { kind: 'int8-channel' }],
     ];

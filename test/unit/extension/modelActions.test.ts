@@ -66,7 +66,7 @@ test('a language model\'s weights (Hugging Face safetensors, a GGUF) offer every
     const summary = await service.inspect({ path }, QUIET_JOB);
     assert.ok(summary.decoder, path);
     const actions = deriveModelActions(modelFacts(summary));
-    assert.deepEqual(offered(actions), ['benchmark', 'calibrate', 'exportOnnx', 'profile', 'prune', 'quantize', 'showText'], path);
+    assert.deepEqual(offered(actions), ['benchmark', 'calibrate', 'exportOnnx', 'profile', 'prune', 'quantize', 'quantizeGguf', 'showText'], path);
     assert.deepEqual(missingActionNotes(actions), []);
     const keys = contextValues(summary.format, actions);
     assert.deepEqual([keys[MODEL_CONTEXT_KEYS.canExport], keys[MODEL_CONTEXT_KEYS.canQuantize], keys[MODEL_CONTEXT_KEYS.canBenchmark]], [true, true, true]);

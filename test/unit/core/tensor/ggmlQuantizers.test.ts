@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ggmlBlockType, ggmlTypeById } from '../../../../src/core/tensor/ggmlBlocks';
-import { encodeGgml, writableGgmlType, WRITABLE_GGML_TYPES } from '../../../../src/core/tensor/ggmlQuantizers';
+import { encodeGgml, usesImportance, writableGgmlType, WRITABLE_GGML_TYPES } from '../../../../src/core/tensor/ggmlQuantizers';
 import { f32ToBf16Bits, f32ToF16Bits } from '../../../../src/core/tensor/ggmlRounding';
 import { fixture } from '../../support/paths';
 
@@ -10,11 +10,15 @@ interface Manifest {
   readonly rows: number;
   readonly cols: number;
   readonly types: readonly string[];
+  readonly importanceTypes: readonly string[];
 }
 
 const manifest = JSON.parse(readFileSync(fixture('gguf-quant', 'manifest.json'), 'utf8')) as Manifest;
 const raw = readFileSync(fixture('gguf-quant', 'input.f32'));
 const input = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+
+const impRaw = readFileSync(fixture('gguf-quant', 'importance.f32'));
+const importance = new Float32Array(impRaw.buffer.slice(impRaw.byteOffset, impRaw.byteOffset + impRaw.byteLength));
 
 function row(r: number): Float32Array {
   return input.subarray(r * manifest.cols, (r + 1) * manifest.cols);
@@ -60,6 +64,33 @@ describe('ggml reference quantizers', () => {
       }
     });
   }
+
+  for (const name of manifest.importanceTypes) {
+    it(`${name} with an importance vector matches the reference bytes of quantize_row_${name.toLowerCase()}_impl`, () => {
+      const type = writableGgmlType(name);
+      assert.ok(type && usesImportance(type));
+      const expected = readFileSync(fixture('gguf-quant', `${name}.imatrix.bin`));
+      const rowBytes = (manifest.cols / type.blockSize) * type.typeSize;
+      for (let r = 0; r < manifest.rows; r++) {
+        const got = encodeGgml(type, row(r), importance);
+        const want = expected.subarray(r * rowBytes, (r + 1) * rowBytes);
+        const at = got.findIndex((b, i) => b !== want[i]);
+        assert.equal(at, -1, `${name} row ${r}: first differing byte ${at} (block ${Math.floor(at / type.typeSize)})`);
+      }
+      // Several rows at once are quantized row by row with the same importance.
+      const two = encodeGgml(type, input.subarray(0, 2 * manifest.cols), importance);
+      assert.deepEqual(two, new Uint8Array(expected.subarray(0, 2 * rowBytes)));
+      assert.throws(() => encodeGgml(type, input.subarray(0, manifest.cols), importance.subarray(0, 256 + 32)), /blocks of|whole rows/);
+    });
+  }
+
+  it('Q8_0, which llama.cpp quantizes without its imatrix, and Q2_K ignore the importance', () => {
+    for (const name of ['Q8_0', 'Q2_K']) {
+      const type = writableGgmlType(name)!;
+      assert.equal(usesImportance(type), false, name);
+      assert.deepEqual(encodeGgml(type, row(0), importance), encodeGgml(type, row(0)), name);
+    }
+  });
 
   it('plain types encode losslessly where the format allows', () => {
     const x = new Float32Array([1, -2.5, 65504, 1e-8, 0.1]);

@@ -1,0 +1,229 @@
+/**
+ * Importance-weighted (imatrix) encoders for Q3_K, Q4_K, Q5_K, Q6_K, Q4_0, Q5_0, Q4_1 and Q5_1, following the
+ * `quantize_row_*_impl` routines ggml-quants.c runs when llama-quantize is given an importance
+ * matrix: each sub-block's scale (and min) is the weighted least-squares choice under error
+ * weights imp_j · sqrt(σ² + x_j²) (Q6_K: imp_j alone), and the super-block quantizes its scales
+ * with make_qp_quants / make_qx_quants weighted by each sub-block's summed weight. Everything is
+ * float32 in the C code's order, so the bytes equal llama.cpp's for the same row and importance.
+ */
+import { finishQ3_K, finishQ6_K, packQ4_K, packQ5_K, packScaleMin, putHalf, requantizeAffine } from './ggmlQuantizeK';
+import { GROUP_MAX_EPS, makeQkx2Quants, makeQpQuants, makeQxQuants } from './ggmlQuantSearch';
+
+/**
+ * Encodes `blocks` whole blocks of `x` (offset 0, whole rows of `importance.length` values) into
+ * `out`, weighting column j of every row by `importance[j]` (mean x_j² over calibration rows).
+ */
+export type ImportanceQuantizer = (x: Float32Array, blocks: number, out: Uint8Array, importance: Float32Array) => void;
+
+const f = Math.fround;
+const QK_K = 256;
+
+/** Σ x² over `x[p .. p+n)` in float32, in order. */
+function sumSquares(x: Float32Array, p: number, n: number): number {
+  let s = 0;
+  for (let l = 0; l < n; l++) s = f(s + f(x[p + l] * x[p + l]));
+  return s;
+}
+
+/** Calls `row` once per row of `importance.length` values, with the row's first value and first block. */
+function byRow(blocks: number, blockSize: number, importance: Float32Array, row: (p: number, block: number, blocksPerRow: number) => void): void {
+  const n = importance.length;
+  if (n % blockSize !== 0) throw new Error(`importance of ${n} columns does not split into blocks of ${blockSize}`);
+  const perRow = n / blockSize;
+  if (blocks % perRow !== 0) throw new Error(`${blocks * blockSize} values are not whole rows of ${n} columns`);
+  for (let b = 0; b < blocks; b += perRow) row(b * blockSize, b, perRow);
+}
+
+/** Q4_K and Q5_K (quantize_row_q4_K_impl / q5_K_impl): make_qkx3_quants per group of 32, make_qp_quants on the scales and mins. */
+function affineImportance(nmax: number, typeSize: number, pack: (L: Uint8Array, out: Uint8Array, o: number) => void): ImportanceQuantizer {
+  return (x, blocks, out, importance) => {
+    const L = new Uint8Array(QK_K);
+    const laux = new Uint8Array(32);
+    const w = new Float32Array(32);
+    const sw = new Float32Array(8);
+    const mins = new Float32Array(8);
+    const scales = new Float32Array(8);
+    const Ls = new Uint8Array(8);
+    const Lm = new Uint8Array(8);
+    byRow(blocks, QK_K, importance, (start, first, perRow) => {
+      for (let i = 0; i < perRow; i++) {
+        const p = start + QK_K * i;
+        const o = (first + i) * typeSize;
+        const sigma2 = f(f(2 * sumSquares(x, p, QK_K)) / QK_K);
+        for (let j = 0; j < 8; j++) {
+          let sumw = 0;
+          for (let l = 0; l < 32; l++) {
+            const v = x[p + 32 * j + l];
+            w[l] = f(importance[QK_K * i + 32 * j + l] * f(Math.sqrt(f(sigma2 + f(v * v)))));
+            sumw = f(sumw + w[l]);
+          }
+          sw[j] = sumw;
+          // make_qkx3_quants with weights is make_qkx2_quants' loop with ggml's imatrix settings.
+          scales[j] = makeQkx2Quants(32, nmax, x, p + 32 * j, w, L, 32 * j, mins, j, laux, f(-0.9), f(0.05), 36, false);
+        }
+        const dBlock = makeQpQuants(8, 63, scales, Ls, sw);
+        const mBlock = makeQpQuants(8, 63, mins, Lm, sw);
+        out.fill(0, o + 4, o + 16);
+        for (let j = 0; j < 8; j++) packScaleMin(out, o + 4, j, Ls[j], Lm[j]);
+        const d = putHalf(out, o, dBlock);
+        const dmin = putHalf(out, o + 2, mBlock);
+        requantizeAffine(x, p, out, o, d, dmin, nmax, L);
+        pack(L, out, o);
+      }
+    });
+  };
+}
+
+/** Q4_K with importance. */
+export const quantizeQ4_KImportance: ImportanceQuantizer = affineImportance(15, 144, packQ4_K);
+/** Q5_K with importance. */
+export const quantizeQ5_KImportance: ImportanceQuantizer = affineImportance(31, 176, packQ5_K);
+
+/** Q6_K (quantize_row_q6_K_impl): make_qx_quants per group of 16 weighted by the importance itself. */
+export const quantizeQ6_KImportance: ImportanceQuantizer = (x, blocks, out, importance) => {
+  const L = new Uint8Array(QK_K);
+  const scales = new Float32Array(16);
+  byRow(blocks, QK_K, importance, (start, first, perRow) => {
+    for (let i = 0; i < perRow; i++) {
+      const p = start + QK_K * i;
+      const o = (first + i) * 210;
+      let maxScale = 0;
+      let maxAbs = 0;
+      for (let ib = 0; ib < 16; ib++) {
+        const s = makeQxQuants(16, 32, x, p + 16 * ib, L, 16 * ib, importance, QK_K * i + 16 * ib);
+        scales[ib] = s;
+        if (Math.abs(s) > maxAbs) {
+          maxAbs = Math.abs(s);
+          maxScale = s;
+        }
+      }
+      if (maxAbs < GROUP_MAX_EPS) {
+        out.fill(0, o, o + 210);
+        continue;
+      }
+      finishQ6_K(x, p, out, o, L, scales, maxScale);
+    }
+  });
+};
+
+/** Q3_K (quantize_row_q3_K_impl): make_qx_quants per group of 16, then on the 16 scales weighted by each group's summed weight. */
+export const quantizeQ3_KImportance: ImportanceQuantizer = (x, blocks, out, importance) => {
+  const L = new Int8Array(QK_K);
+  const w = new Float32Array(16);
+  const sw = new Float32Array(16);
+  const scales = new Float32Array(16);
+  const Ls = new Uint8Array(16);
+  byRow(blocks, QK_K, importance, (start, first, perRow) => {
+    for (let i = 0; i < perRow; i++) {
+      const p = start + QK_K * i;
+      const o = (first + i) * 110;
+      const sigma2 = f(f(2 * sumSquares(x, p, QK_K)) / QK_K);
+      for (let j = 0; j < 16; j++) {
+        let sumw = 0;
+        for (let l = 0; l < 16; l++) {
+          const v = x[p + 16 * j + l];
+          w[l] = f(importance[QK_K * i + 16 * j + l] * f(Math.sqrt(f(sigma2 + f(v * v)))));
+          sumw = f(sumw + w[l]);
+        }
+        sw[j] = sumw;
+        scales[j] = makeQxQuants(16, 4, x, p + 16 * j, L, 16 * j, w, 0);
+      }
+      const sc = o + 96;
+      out.fill(0, sc, sc + 12);
+      const dBlock = makeQxQuants(16, 32, scales, 0, Ls, 0, sw, 0);
+      for (let j = 0; j < 16; j++) {
+        const l = Ls[j];
+        if (j < 8) out[sc + j] = l & 15;
+        else out[sc + j - 8] |= (l & 15) << 4;
+        out[sc + 8 + (j % 4)] |= (l >> 4) << (2 * (j >> 2));
+      }
+      finishQ3_K(x, p, out, o, putHalf(out, o + 108, dBlock), L);
+    }
+  });
+};
+
+/** Q4_0 (quantize_row_q4_0_impl): make_qx_quants per block of 32 with σ² over the whole row. */
+export const quantizeQ4_0Importance: ImportanceQuantizer = (x, blocks, out, importance) => {
+  const L = new Uint8Array(32);
+  const w = new Float32Array(32);
+  const n = importance.length;
+  byRow(blocks, 32, importance, (start, first, perRow) => {
+    const sigma2 = f(sumSquares(x, start, n) / n);
+    for (let ib = 0; ib < perRow; ib++) {
+      const p = start + 32 * ib;
+      const o = (first + ib) * 18;
+      for (let j = 0; j < 32; j++) w[j] = f(importance[32 * ib + j] * f(Math.sqrt(f(sigma2 + f(x[p + j] * x[p + j])))));
+      putHalf(out, o, makeQxQuants(32, 8, x, p, L, 0, w, 0));
+      for (let j = 0; j < 16; j++) out[o + 2 + j] = L[j] | (L[j + 16] << 4);
+    }
+  });
+};
+
+/** Q5_0 (quantize_row_q5_0_impl): Q4_0's search with 16 levels a side, the fifth bits in qh. */
+export const quantizeQ5_0Importance: ImportanceQuantizer = (x, blocks, out, importance) => {
+  const L = new Uint8Array(32);
+  const w = new Float32Array(32);
+  const n = importance.length;
+  byRow(blocks, 32, importance, (start, first, perRow) => {
+    const sigma2 = f(sumSquares(x, start, n) / n);
+    for (let ib = 0; ib < perRow; ib++) {
+      const p = start + 32 * ib;
+      const o = (first + ib) * 22;
+      for (let j = 0; j < 32; j++) w[j] = f(importance[32 * ib + j] * f(Math.sqrt(f(sigma2 + f(x[p + j] * x[p + j])))));
+      putHalf(out, o, makeQxQuants(32, 16, x, p, L, 0, w, 0));
+      let qh = 0;
+      for (let j = 0; j < 16; j++) {
+        out[o + 6 + j] = (L[j] & 15) | ((L[j + 16] & 15) << 4);
+        qh |= ((L[j] & 16) >> 4) << j;
+        qh |= ((L[j + 16] & 16) >> 4) << (j + 16);
+      }
+      new DataView(out.buffer, out.byteOffset + o + 2, 4).setUint32(0, qh >>> 0, true);
+    }
+  });
+};
+
+/**
+ * Q4_1 and Q5_1 (quantize_row_q4_1_impl / q5_1_impl): make_qkx3_quants per block of 32 with σ²
+ * over the row; the levels are the search's own (not re-rounded against the stored halves).
+ */
+function affineLegacyImportance(five: boolean): ImportanceQuantizer {
+  const size = five ? 24 : 20;
+  const qs = five ? 8 : 4;
+  return (x, blocks, out, importance) => {
+    const L = new Uint8Array(32);
+    const laux = new Uint8Array(32);
+    const w = new Float32Array(32);
+    const min = new Float32Array(1);
+    const n = importance.length;
+    byRow(blocks, 32, importance, (start, first, perRow) => {
+      const sigma2 = f(sumSquares(x, start, n) / n);
+      for (let ib = 0; ib < perRow; ib++) {
+        const p = start + 32 * ib;
+        const o = (first + ib) * size;
+        for (let j = 0; j < 32; j++) w[j] = f(importance[32 * ib + j] * f(Math.sqrt(f(sigma2 + f(x[p + j] * x[p + j])))));
+        const d = makeQkx2Quants(32, five ? 31 : 15, x, p, w, L, 0, min, 0, laux, f(-0.9), f(0.05), 36, false);
+        putHalf(out, o, d);
+        putHalf(out, o + 2, -min[0]);
+        let qh = 0;
+        for (let j = 0; j < 16; j++) {
+          out[o + qs + j] = (L[j] & 15) | ((L[j + 16] & 15) << 4);
+          qh |= ((L[j] & 16) >> 4) << j;
+          qh |= ((L[j + 16] & 16) >> 4) << (j + 16);
+        }
+        if (five) new DataView(out.buffer, out.byteOffset + o + 4, 4).setUint32(0, qh >>> 0, true);
+      }
+    });
+  };
+}
+
+/** Q4_1 with importance. */
+export const quantizeQ4_1Importance: ImportanceQuantizer = affineLegacyImportance(false);
+/** Q5_1 with importance. */
+export const quantizeQ5_1Importance: ImportanceQuantizer = affineLegacyImportance(true);
+
+/** The importance encoders by ggml type name; the other types ignore importance, as llama.cpp's Q8_0 does. */
+export const IMPORTANCE_QUANTIZERS: ReadonlyMap<string, ImportanceQuantizer> = new Map([
+  ['Q3_K', quantizeQ3_KImportance], ['Q4_K', quantizeQ4_KImportance], ['Q5_K', quantizeQ5_KImportance],
+  ['Q6_K', quantizeQ6_KImportance], ['Q4_0', quantizeQ4_0Importance], ['Q5_0', quantizeQ5_0Importance],
+  ['Q4_1', quantizeQ4_1Importance], ['Q5_1', quantizeQ5_1Importance],
+]);
