@@ -23,7 +23,7 @@ import { SampleModelCommand } from './SampleModelCommand';
 import { TransformRunner } from './quantize/TransformRunner';
 import { ReportProvider } from './quantize/ReportProvider';
 import { OutliersViewProvider } from './views/OutliersViewProvider';
-import { WorkerClient } from './client/WorkerClient';
+import { crashMessage, WorkerClient } from './client/WorkerClient';
 
 /** What `activate` returns: a small API that integration tests and other extensions can use. */
 export interface QuantscopeApi {
@@ -43,14 +43,12 @@ export interface QuantscopeApi {
 export function activate(context: vscode.ExtensionContext): QuantscopeApi {
   const log = vscode.window.createOutputChannel('Quantscope', { log: true });
   context.subscriptions.push(log);
-  const worker = new WorkerClient(path.join(context.extensionPath, 'dist', 'worker.js'), log);
-  context.subscriptions.push(worker);
-  context.subscriptions.push(
-    worker.onDidCrash(async (reason) => {
-      const choice = await vscode.window.showWarningMessage(`The Quantscope worker stopped unexpectedly (${reason}). It restarts with the next request.`, 'Show Log');
+  const worker = new WorkerClient(path.join(context.extensionPath, 'dist', 'worker.js'), log, (crash) => {
+    void vscode.window.showWarningMessage(crashMessage(crash), 'Show Log').then((choice) => {
       if (choice) log.show();
-    }),
-  );
+    });
+  });
+  context.subscriptions.push(worker);
 
   const profiles = new ProfileService(context, worker);
   context.subscriptions.push(profiles);

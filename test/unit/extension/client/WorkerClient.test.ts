@@ -1,0 +1,167 @@
+/**
+ * The worker client against the real worker process (`dist/worker.js`, built by esbuild.mjs):
+ * a worker killed with SIGKILL in the middle of each kind of job.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { crashMessage, WorkerClient, WorkerRequestError, type RequestOptions, type WorkerCrash, type WorkerLog } from '../../../../src/extension/client/WorkerClient';
+import { repoRoot } from '../../support/paths';
+import { writeTinyLlamaFolder } from '../../support/tinyLlamaFolder';
+import { writeWideMlp } from '../../support/wideMlp';
+
+const WORKER = join(repoRoot(), 'dist', 'worker.js');
+const root = mkdtempSync(join(tmpdir(), 'quantscope-worker-faults-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+/** A client whose log and crash reports are kept for the assertions. */
+interface Harness {
+  readonly client: WorkerClient;
+  readonly lines: string[];
+  readonly crashes: WorkerCrash[];
+}
+
+function harness(): Harness {
+  const lines: string[] = [];
+  const crashes: WorkerCrash[] = [];
+  const log: WorkerLog = { info: (m) => lines.push(`info ${m}`), warn: (m) => lines.push(`warn ${m}`), error: (m) => lines.push(`error ${m}`) };
+  const client = new WorkerClient(WORKER, log, (c) => crashes.push(c));
+  return { client, lines, crashes };
+}
+
+function sha(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** Everything under `dir`, hidden files and subfolders included, as relative paths. */
+function listing(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[]).sort();
+}
+
+/**
+ * Spins (blocking this process only; the worker is another process and keeps writing) until an
+ * entry that was not in `before` appears in `dir`: the atomic writer's temporary file, or the
+ * output once renamed. Returns its name.
+ */
+function waitForNewFile(dir: string, before: readonly string[], timeoutMs = 30_000): string | undefined {
+  const known = new Set(before);
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const fresh = readdirSync(dir).find((n) => !known.has(n));
+    if (fresh) return fresh;
+  }
+  return undefined;
+}
+
+let wide: string;
+let wideDir: string;
+let llamaDir: string;
+
+before(async () => {
+  wideDir = join(root, 'wide');
+  wide = join(wideDir, 'wide.onnx');
+  // 6 × 768² float weights: 14 MB, so a transform's write takes long enough to be interrupted.
+  mkdirSync(wideDir, { recursive: true });
+  await writeWideMlp(wide, 768, 6);
+  llamaDir = join(root, 'llama');
+  await writeTinyLlamaFolder(llamaDir);
+});
+
+/**
+ * Starts a job with `start` and SIGKILLs the worker as soon as the job starts writing in `dir` (on
+ * the progress message `writing …`, then the first new file there); returns what the caller saw.
+ */
+async function killWhileWriting(h: Harness, start: (options: RequestOptions) => Promise<unknown>, dir: string): Promise<{ error: unknown; killed: number; sawFile: string | undefined }> {
+  const before = readdirSync(dir);
+  let killed = 0;
+  let sawFile: string | undefined;
+  const running = start({
+    onProgress: (message) => {
+      if (killed || !/^writing /.test(message)) return;
+      sawFile = waitForNewFile(dir, before);
+      killed = h.client.pid ?? 0;
+      process.kill(killed, 'SIGKILL');
+    },
+  });
+  const error = await running.then(() => undefined, (e: unknown) => e);
+  return { error, killed, sawFile };
+}
+
+function assertLost(error: unknown, job: string): void {
+  assert.ok(error instanceof WorkerRequestError, `a WorkerRequestError, got ${String(error)}`);
+  assert.equal(error.kind, 'crashed');
+  assert.match(error.message, new RegExp(`^the ${job.replace(/\./g, '\\.')} was lost: the Quantscope worker stopped \\(it was killed by SIGKILL\\)`));
+}
+
+const writers: readonly { readonly kind: string; readonly start: (h: Harness, options: RequestOptions) => Promise<unknown> }[] = [
+  { kind: 'quantize', start: (h, options) => h.client.request('quantize', { path: wide, method: 'rtn', bits: 8, format: 'qdq' }, options) },
+  { kind: 'prune', start: (h, options) => h.client.request('prune', { path: wide, method: 'magnitude', sparsity: 0.5 }, options) },
+];
+
+for (const { kind, start } of writers) {
+  test(`SIGKILL during a ${kind} write: the job is named as lost, its partial file is removed, the source is untouched, the next request starts a new worker`, async () => {
+    const h = harness();
+    const before = listing(wideDir);
+    const sourceHash = sha(wide);
+    const { error, killed, sawFile } = await killWhileWriting(h, (options) => start(h, options), wideDir);
+    console.log(`${kind}: killed worker ${killed} when ${sawFile ?? 'nothing'} had appeared; ${String(error)}`);
+    assert.ok(killed > 0, 'the job reached its write');
+    assert.ok(sawFile, 'the write had started a file when the worker was killed');
+    assertLost(error, `${kind} job on wide.onnx`);
+    assert.equal(h.crashes.length, 1);
+    const crash = h.crashes[0];
+    assert.deepEqual(crash.lostJobs, [`${kind} job on wide.onnx`]);
+    assert.ok(crash.removedFiles.length >= 1, 'the file the job had started was removed');
+    assert.ok(crash.removedFiles.some((f) => basename(f) === sawFile), `${sawFile} is among the removed ${crash.removedFiles.join(', ')}`);
+    assert.match(crashMessage(crash), new RegExp(`while running the ${kind} job on wide\\.onnx, which was lost; the partial output it had started \\(.+\\) was removed`));
+    assert.ok(h.lines.some((l) => l.startsWith('error ') && l.includes('SIGKILL') && l.includes(`${kind} job on wide.onnx`)), h.lines.join('\n'));
+    assert.deepEqual(listing(wideDir), before, 'no partial output remains');
+    assert.equal(sha(wide), sourceHash);
+    const ping = await h.client.request('ping', {});
+    assert.notEqual(ping.pid, killed);
+    await h.client.stopped();
+  });
+}
+
+test('SIGKILL during an export write: the export is named as lost and no model.onnx nor temporary file remains in the checkpoint folder', async () => {
+  const h = harness();
+  const before = listing(llamaDir);
+  const { error, killed, sawFile } = await killWhileWriting(h, (options) => h.client.request('exportDecoder', { path: llamaDir }, options), llamaDir);
+  console.log(`export: killed worker ${killed} when ${sawFile ?? 'nothing'} had appeared; ${String(error)}`);
+  assert.ok(sawFile, 'the write had started a file when the worker was killed');
+  assertLost(error, 'export job on llama');
+  assert.deepEqual(h.crashes.map((c) => c.lostJobs), [['export job on llama']]);
+  assert.ok(h.crashes[0].removedFiles.some((f) => basename(f) === sawFile));
+  assert.deepEqual(listing(llamaDir), before);
+  // The new worker does the whole export.
+  const report = await h.client.request('exportDecoder', { path: llamaDir });
+  assert.equal(basename(report.output), 'model.onnx');
+  rmSync(report.output);
+  await h.client.stopped();
+});
+
+test('SIGKILL during a profile (a job that only reads): named as lost, nothing written, and the next profile runs in a new worker', async () => {
+  const h = harness();
+  const before = listing(wideDir);
+  let killed = 0;
+  const error = await h.client
+    .request('profileWeights', { path: wide }, {
+      onProgress: () => {
+        if (killed) return;
+        killed = h.client.pid ?? 0;
+        process.kill(killed, 'SIGKILL');
+      },
+    })
+    .then(() => undefined, (e: unknown) => e);
+  assertLost(error, 'profile job on wide.onnx');
+  assert.deepEqual(h.crashes.map((c) => [c.lostJobs, c.removedFiles]), [[['profile job on wide.onnx'], []]]);
+  assert.match(crashMessage(h.crashes[0]), /^The Quantscope worker stopped unexpectedly \(it was killed by SIGKILL\) while running the profile job on wide\.onnx, which was lost\. It restarts with the next request\.$/);
+  assert.deepEqual(listing(wideDir), before);
+  const profile = await h.client.request('profileWeights', { path: wide });
+  assert.notEqual(h.client.pid, killed);
+  assert.equal(profile.tensors.length, 6);
+  await h.client.stopped();
+});
