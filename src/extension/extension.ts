@@ -50,7 +50,7 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
   });
   context.subscriptions.push(worker);
 
-  const profiles = new ProfileService(context, worker);
+  const profiles = new ProfileService(context, worker, log);
   context.subscriptions.push(profiles);
   const findings = new FindingsService(profiles);
   context.subscriptions.push(findings);

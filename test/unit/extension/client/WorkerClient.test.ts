@@ -1,10 +1,11 @@
 /**
  * The worker client against the real worker process (`dist/worker.js`, built by esbuild.mjs):
- * a worker killed with SIGKILL in the middle of each kind of job.
+ * a worker killed with SIGKILL in the middle of each kind of job, and a model changed under a
+ * running profile.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -15,7 +16,12 @@ import { writeWideMlp } from '../../support/wideMlp';
 
 const WORKER = join(repoRoot(), 'dist', 'worker.js');
 const root = mkdtempSync(join(tmpdir(), 'quantscope-worker-faults-'));
-after(() => rmSync(root, { recursive: true, force: true }));
+const clients: WorkerClient[] = [];
+// A client left running (by a failed assertion) would keep this process alive through its IPC channel.
+after(async () => {
+  await Promise.all(clients.map((c) => c.stopped()));
+  rmSync(root, { recursive: true, force: true });
+});
 
 /** A client whose log and crash reports are kept for the assertions. */
 interface Harness {
@@ -29,6 +35,7 @@ function harness(): Harness {
   const crashes: WorkerCrash[] = [];
   const log: WorkerLog = { info: (m) => lines.push(`info ${m}`), warn: (m) => lines.push(`warn ${m}`), error: (m) => lines.push(`error ${m}`) };
   const client = new WorkerClient(WORKER, log, (c) => crashes.push(c));
+  clients.push(client);
   return { client, lines, crashes };
 }
 
@@ -163,5 +170,53 @@ test('SIGKILL during a profile (a job that only reads): named as lost, nothing w
   const profile = await h.client.request('profileWeights', { path: wide });
   assert.notEqual(h.client.pid, killed);
   assert.equal(profile.tensors.length, 6);
+  await h.client.stopped();
+});
+
+/** Profiles a private copy of the wide model and runs `fault` on it at the first progress report. */
+async function profileWith(name: string, fault: (path: string) => void): Promise<{ error: unknown; path: string; h: Harness }> {
+  const path = join(root, name);
+  copyFileSync(wide, path);
+  const h = harness();
+  let done = false;
+  const error = await h.client
+    .request('profileWeights', { path }, {
+      onProgress: () => {
+        if (done) return;
+        done = true;
+        fault(path);
+      },
+    })
+    .then(() => undefined, (e: unknown) => e);
+  return { error, path, h };
+}
+
+test('the model file grows while a profile runs: the job stops with an error naming the file and its sizes, and the worker goes on', async () => {
+  const { error, path, h } = await profileWith('grown.onnx', (p) => appendFileSync(p, Buffer.alloc(4096)));
+  assert.ok(error instanceof WorkerRequestError, String(error));
+  assert.equal(error.kind, 'format');
+  const size = statSync(path).size;
+  assert.equal(error.message, `${path} changed while it was being profiled (${size - 4096} → ${size} bytes); the job was stopped, run it again on the new file`);
+  assert.equal(h.crashes.length, 0);
+  // Profiled again once it is a whole model again, the file gives a full result.
+  copyFileSync(wide, path);
+  assert.equal((await h.client.request('profileWeights', { path })).tensors.length, 6);
+  await h.client.stopped();
+});
+
+test('the model file is deleted while a profile runs: the job stops with an error naming the file', async () => {
+  const { error, path, h } = await profileWith('deleted.onnx', (p) => unlinkSync(p));
+  assert.ok(error instanceof WorkerRequestError, String(error));
+  assert.equal(error.message, `${path} was deleted while it was being profiled; the job was stopped`);
+  await h.client.stopped();
+});
+
+test('the model file is replaced (renamed over) while a profile runs: the job stops with an error naming the file', async () => {
+  const { error, path, h } = await profileWith('replaced.onnx', (p) => {
+    copyFileSync(wide, `${p}.new`);
+    renameSync(`${p}.new`, p);
+  });
+  assert.ok(error instanceof WorkerRequestError, String(error));
+  assert.equal(error.message, `${path} was replaced while it was being profiled; the job was stopped, run it again on the new file`);
   await h.client.stopped();
 });
