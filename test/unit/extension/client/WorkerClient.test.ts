@@ -1,11 +1,11 @@
 /**
  * The worker client against the real worker process (`dist/worker.js`, built by esbuild.mjs):
  * a worker killed with SIGKILL in the middle of each kind of job, and a model changed under a
- * running profile.
+ * running profile, and a damaged cache entry.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -218,5 +218,33 @@ test('the model file is replaced (renamed over) while a profile runs: the job st
   });
   assert.ok(error instanceof WorkerRequestError, String(error));
   assert.equal(error.message, `${path} was replaced while it was being profiled; the job was stopped, run it again on the new file`);
+  await h.client.stopped();
+});
+
+test('a cached decoder graph cut short, then a fingerprint that is not JSON: each is ignored, rebuilt, and reported once in the log', async () => {
+  const folder = join(root, 'llama-cache');
+  await writeTinyLlamaFolder(folder);
+  const cache = join(folder, '.quantscope', 'decoder', 'model.onnx');
+  const h = harness();
+  const reports = (): string[] => h.lines.filter((l) => l.includes('cached decoder graph'));
+  const layers = await h.client.request('quantizableLayers', { path: folder });
+  assert.ok(layers.length > 0);
+  assert.deepEqual(reports(), [], 'a first build is not reported');
+  const built = statSync(cache).size;
+
+  truncateSync(cache, Math.floor(built / 2));
+  assert.deepEqual(await h.client.request('quantizableLayers', { path: folder }), layers);
+  assert.deepEqual(reports(), [`warn [worker] ignored the cached decoder graph ${cache}: model.onnx has ${Math.floor(built / 2)} bytes where its fingerprint records ${built} (cut short or changed after it was built); it is built again`]);
+  assert.equal(statSync(cache).size, built, 'rebuilt whole');
+  assert.deepEqual(await h.client.request('quantizableLayers', { path: folder }), layers);
+  assert.equal(reports().length, 1, 'reported once');
+
+  writeFileSync(`${cache}.json`, '{"version": 1, "sources": [');
+  assert.deepEqual(await h.client.request('quantizableLayers', { path: folder }), layers);
+  assert.equal(reports().length, 2);
+  assert.match(reports()[1], new RegExp(`^warn \\[worker\\] ignored the cached decoder graph .+: its fingerprint model\\.onnx\\.json is not valid JSON \\(.+\\); it is built again$`));
+  assert.deepEqual(await h.client.request('quantizableLayers', { path: folder }), layers);
+  assert.equal(reports().length, 2, 'reported once');
+  assert.deepEqual(readdirSync(join(folder, '.quantscope', 'decoder')).sort(), ['model.onnx', 'model.onnx.json']);
   await h.client.stopped();
 });
