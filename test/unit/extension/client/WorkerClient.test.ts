@@ -1,7 +1,7 @@
 /**
  * The worker client against the real worker process (`dist/worker.js`, built by esbuild.mjs):
  * a worker killed with SIGKILL in the middle of each kind of job, and a model changed under a
- * running profile, and a damaged cache entry.
+ * running profile, a damaged cache entry, and jobs running side by side.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -9,6 +9,7 @@ import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, read
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { crashMessage, WorkerClient, WorkerRequestError, type RequestOptions, type WorkerCrash, type WorkerLog } from '../../../../src/extension/client/WorkerClient';
 import { repoRoot } from '../../support/paths';
 import { writeTinyLlamaFolder } from '../../support/tinyLlamaFolder';
@@ -246,5 +247,53 @@ test('a cached decoder graph cut short, then a fingerprint that is not JSON: eac
   assert.deepEqual(await h.client.request('quantizableLayers', { path: folder }), layers);
   assert.equal(reports().length, 2, 'reported once');
   assert.deepEqual(readdirSync(join(folder, '.quantscope', 'decoder')).sort(), ['model.onnx', 'model.onnx.json']);
+  await h.client.stopped();
+});
+
+test('two profiles and a quantize started together on different models: each result goes to its request, and cancelling one leaves the others running', async () => {
+  const dir = join(root, 'together');
+  mkdirSync(dir);
+  const a = join(dir, 'a.onnx');
+  const b = join(dir, 'b.onnx');
+  const c = join(dir, 'c.onnx');
+  await writeWideMlp(a, 512, 6, 11);
+  await writeWideMlp(b, 512, 6, 12);
+  await writeWideMlp(c, 512, 4, 13);
+  const h = harness();
+  const pid = (await h.client.request('ping', {})).pid;
+  const progress = { a: 0, b: 0, c: 0 };
+  const order: string[] = [];
+  const cancelB = new CancellationTokenSource();
+  const started = Date.now();
+  const [ra, rb, rc] = await Promise.allSettled([
+    h.client.request('profileWeights', { path: a }, { onProgress: () => order.push(`a${progress.a++}`) }),
+    h.client.request('profileWeights', { path: b }, {
+      token: cancelB.token,
+      onProgress: () => {
+        if (progress.b++ === 0) cancelB.cancel();
+      },
+    }),
+    h.client.request('quantize', { path: c, method: 'rtn', bits: 8, format: 'qdq' }, { onProgress: () => order.push(`c${progress.c++}`) }),
+  ]);
+  console.log(`together in ${Date.now() - started} ms; progress reports ${JSON.stringify(progress)}`);
+  assert.equal(rb.status, 'rejected');
+  assert.ok(rb.reason instanceof WorkerRequestError && rb.reason.kind === 'cancelled', String(rb.reason));
+  assert.equal(ra.status, 'fulfilled');
+  assert.equal(rc.status, 'fulfilled');
+  assert.equal(ra.value.path, a);
+  assert.equal(ra.value.tensors.length, 6);
+  assert.equal(rc.value.source, c);
+  assert.equal(rc.value.output, join(dir, 'c.q8.onnx'));
+  assert.ok(progress.a > 0 && progress.c > 0);
+  // They ran side by side: the quantize reported progress before the profile of a had finished.
+  assert.ok(order.indexOf('c0') < order.lastIndexOf(`a${progress.a - 1}`), order.join(' '));
+  // The profile that ran beside the others equals one that ran alone, and B's alone differs from it.
+  const alone = await h.client.request('profileWeights', { path: a });
+  assert.deepEqual(ra.value.tensors, alone.tensors);
+  const bAlone = await h.client.request('profileWeights', { path: b });
+  assert.notDeepEqual(bAlone.tensors.map((t) => t.stats?.absmax), alone.tensors.map((t) => t.stats?.absmax));
+  assert.equal(h.client.pid, pid, 'one worker served them all');
+  assert.deepEqual(h.crashes, []);
+  cancelB.dispose();
   await h.client.stopped();
 });
