@@ -147,6 +147,8 @@ export class WorkerClient {
         const data = e.data as WorkerErrorData | undefined;
         throw new WorkerRequestError(e.message, data?.kind ?? 'internal');
       }
+      // A channel that failed is usually a process on its way out, whose exit has not arrived yet.
+      if (await this.endsSoon(worker)) throw await this.lostError(worker, method, params);
       throw new WorkerRequestError(`the worker failed while handling the ${describeJob(method, params)}: ${e instanceof Error ? e.message : String(e)}`, 'crashed');
     } finally {
       worker.jobs.delete(job);
@@ -173,6 +175,20 @@ export class WorkerClient {
     const w = this.worker;
     this.stop();
     if (w) await w.ended;
+  }
+
+  /** True when `worker` ends within two seconds. */
+  private async endsSoon(worker: RunningWorker): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), 2000);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([worker.ended.then(() => true), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async lostError(worker: RunningWorker, method: WorkerMethod, params: unknown): Promise<WorkerRequestError> {
