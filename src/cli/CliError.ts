@@ -12,6 +12,8 @@ export type CliErrorCode =
   | 'unreadable'
   /** The job refused the request: an existing output, a scheme a layer cannot take. */
   | 'refused'
+  /** The disk (or quota) filled up while an output was written; nothing was left behind. */
+  | 'no-space'
   /** Ctrl-C (exit 130). */
   | 'interrupted'
   /** A bug in Quantscope. */

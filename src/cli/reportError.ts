@@ -1,5 +1,5 @@
 import { isFormatError } from '../core/FormatError';
-import { TargetExistsError } from '../core/io/atomicWrite';
+import { DiskFullError, TargetExistsError } from '../core/io/atomicWrite';
 import { RecipeError } from '../core/transform/quantize/planRecipe';
 import { CancelledError } from '../worker/jobs/JobContext';
 import { CliError, type CliErrorCode } from './CliError';
@@ -48,6 +48,7 @@ function classify(e: unknown, interrupted: string): Classified {
   const file = typeof errno?.code === 'string' ? fileProblem(errno) : undefined;
   if (file) return file;
   if (isFormatError(e) || e instanceof RecipeError) return { message, code: 'unreadable', exitCode: EXIT.failure };
+  if (e instanceof DiskFullError) return { message, code: 'no-space', exitCode: EXIT.failure, path: e.target };
   if (e instanceof RangeError || e instanceof TargetExistsError) return { message, code: 'refused', exitCode: EXIT.failure };
   return { message: `internal error: ${message}`, code: 'internal', exitCode: EXIT.failure };
 }

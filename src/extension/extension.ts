@@ -24,7 +24,7 @@ import { SampleModelCommand } from './SampleModelCommand';
 import { TransformRunner } from './quantize/TransformRunner';
 import { ReportProvider } from './quantize/ReportProvider';
 import { OutliersViewProvider } from './views/OutliersViewProvider';
-import { WorkerClient } from './client/WorkerClient';
+import { crashMessage, WorkerClient } from './client/WorkerClient';
 import { setWebviewMessageLog } from './receiveChecked';
 
 /** What `activate` returns: a small API that integration tests and other extensions can use. */
@@ -46,16 +46,14 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
   const log = vscode.window.createOutputChannel('Quantscope', { log: true });
   context.subscriptions.push(log);
   setWebviewMessageLog(log);
-  const worker = new WorkerClient(path.join(context.extensionPath, 'dist', 'worker.js'), log);
-  context.subscriptions.push(worker);
-  context.subscriptions.push(
-    worker.onDidCrash(async (reason) => {
-      const choice = await vscode.window.showWarningMessage(`The Quantscope worker stopped unexpectedly (${reason}). It restarts with the next request.`, 'Show Log');
+  const worker = new WorkerClient(path.join(context.extensionPath, 'dist', 'worker.js'), log, (crash) => {
+    void vscode.window.showWarningMessage(crashMessage(crash), 'Show Log').then((choice) => {
       if (choice) log.show();
-    }),
-  );
+    });
+  });
+  context.subscriptions.push(worker);
 
-  const profiles = new ProfileService(context, worker);
+  const profiles = new ProfileService(context, worker, log);
   context.subscriptions.push(profiles);
   const findings = new FindingsService(profiles);
   context.subscriptions.push(findings);

@@ -190,6 +190,12 @@ export type WorkerMethod = keyof WorkerRequests;
 export interface WorkerNotifications {
   readonly progress: ProgressParams;
   readonly log: { readonly level: 'info' | 'warn' | 'error'; readonly message: string };
+  /**
+   * A file the worker is about to create (`owned`), or no longer needs removing (not `owned`):
+   * if the worker dies, its parent removes the files still owned, so a killed job leaves no
+   * temporary file or unchecked output behind.
+   */
+  readonly ownedFile: { readonly path: string; readonly owned: boolean };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { open, realpath, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { open, realpath, rename, rm, stat, statfs, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { ownFile, releaseFile } from './ownedFiles';
 
 /** Options for {@link atomicWrite} and {@link AtomicFileWriter.create}. */
 export interface AtomicWriteOptions {
@@ -10,6 +11,11 @@ export interface AtomicWriteOptions {
   readonly source?: string;
   /** Checked between chunks; when it returns true the write stops and the temporary file is removed. */
   readonly isCancelled?: () => boolean;
+  /**
+   * The bytes the whole save will take (a model and its data file together), so that a full disk
+   * is reported with what was needed rather than with how far the write got.
+   */
+  readonly expectedBytes?: number;
 }
 
 /** Thrown when the target exists (without `overwrite`) or is the source model itself. */
@@ -25,6 +31,44 @@ export class WriteCancelledError extends Error {
   constructor() {
     super('write cancelled');
     this.name = 'WriteCancelledError';
+  }
+}
+
+/**
+ * Thrown when the file system ran out of space (or quota) during a write. The temporary file has
+ * been removed by then; the message says how much was needed and how much was free.
+ */
+export class DiskFullError extends Error {
+  constructor(
+    /** The file that could not be written. */
+    readonly target: string,
+    /** The bytes the write needed. */
+    readonly bytesNeeded: number,
+    /** The bytes free to this process on the target's file system when the write began, if known. */
+    readonly bytesFree: number | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `no space left on the device for ${target}: it needs ${bytesNeeded} bytes, and ${bytesFree === undefined ? 'an unknown number of' : bytesFree} bytes were free on its file system when the write began`,
+      options,
+    );
+    this.name = 'DiskFullError';
+  }
+}
+
+/** True for the errors a full file system or an exhausted quota give. */
+function isOutOfSpace(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** Bytes an unprivileged writer may still use on the file system of `dir`, or undefined when it cannot be asked. */
+async function freeBytes(dir: string): Promise<number | undefined> {
+  try {
+    const s = await statfs(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined;
   }
 }
 
@@ -76,15 +120,36 @@ export class AtomicFileWriter {
     readonly tempPath: string,
     private readonly handle: FileHandle,
     private readonly options: AtomicWriteOptions,
+    private readonly freeAtStart: number | undefined,
   ) {}
 
-  /** Checks the target and opens a fresh temporary file next to it. */
+  /**
+   * Checks the target and opens a fresh temporary file next to it. The temporary file is
+   * declared as owned (see {@link ownFile}) before it exists, so that if this process is killed
+   * its parent can remove it.
+   */
   static async create(target: string, options: AtomicWriteOptions = {}): Promise<AtomicFileWriter> {
     await checkTarget(target, options);
-    const tempPath = join(dirname(resolve(target)), `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-    // 'wx' fails rather than reuse a file someone else created with the same random name.
-    const handle = await open(tempPath, 'wx');
-    return new AtomicFileWriter(target, tempPath, handle, options);
+    const dir = dirname(resolve(target));
+    const tempPath = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    const free = await freeBytes(dir);
+    await ownFile(tempPath);
+    let handle: FileHandle;
+    try {
+      // 'wx' fails rather than reuse a file someone else created with the same random name.
+      handle = await open(tempPath, 'wx');
+    } catch (e) {
+      releaseFile(tempPath);
+      throw e;
+    }
+    return new AtomicFileWriter(target, tempPath, handle, options, free);
+  }
+
+  /** The error to throw for `e`: a full disk becomes a {@link DiskFullError} with the figures. */
+  private explain(e: unknown, pending: number): unknown {
+    if (!isOutOfSpace(e)) return e;
+    const needed = Math.max(this.options.expectedBytes ?? 0, this.written + pending);
+    return new DiskFullError(this.target, needed, this.freeAtStart, { cause: e });
   }
 
   /** Bytes written so far. */
@@ -105,7 +170,7 @@ export class AtomicFileWriter {
       this.written += chunk.length;
     } catch (e) {
       await this.abort();
-      throw e;
+      throw this.explain(e, chunk.length);
     }
   }
 
@@ -120,9 +185,10 @@ export class AtomicFileWriter {
       await checkTarget(this.target, this.options);
       await rename(this.tempPath, this.target);
       this.done = true;
+      releaseFile(this.tempPath);
     } catch (e) {
       await this.abort();
-      throw e;
+      throw this.explain(e, 0);
     }
   }
 
@@ -132,6 +198,7 @@ export class AtomicFileWriter {
     this.done = true;
     await this.handle.close().catch(() => undefined);
     await rm(this.tempPath, { force: true }).catch(() => undefined);
+    releaseFile(this.tempPath);
   }
 }
 

@@ -407,8 +407,10 @@ export class OnnxModel {
     }
     const external = encoded.data.length > 0 || mode === 'always';
     const dataPath = external ? `${target}.data` : undefined;
-    const model = await AtomicFileWriter.create(target, guard);
-    const data = dataPath === undefined ? undefined : await AtomicFileWriter.create(dataPath, { ...guard, source: guard.source === undefined ? undefined : `${guard.source}.data` }).catch(async (e: unknown) => {
+    // Both files share one disk: a full disk is reported with what the pair needs.
+    const sized: AtomicWriteOptions = { ...guard, expectedBytes: encoded.modelSize + (external ? encoded.dataSize : 0) };
+    const model = await AtomicFileWriter.create(target, sized);
+    const data = dataPath === undefined ? undefined : await AtomicFileWriter.create(dataPath, { ...sized, source: guard.source === undefined ? undefined : `${guard.source}.data` }).catch(async (e: unknown) => {
       await model.abort();
       throw e;
     });

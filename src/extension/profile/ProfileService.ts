@@ -39,6 +39,20 @@ export interface CalibrationSource {
 
 const GENERATED: CalibrationSource = { files: [] };
 
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Enough of a weight profile's shape to use it: a cache entry that fails this is rebuilt. */
+function isWeightProfile(v: unknown): v is WeightProfile {
+  return isRecord(v) && typeof v.path === 'string' && typeof v.format === 'string' && Array.isArray(v.tensors) && isRecord(v.heatmap) && Array.isArray(v.heatmap.layers) && Array.isArray(v.heatmap.values);
+}
+
+/** Enough of a whole-model profile's shape to use it. */
+function isModelProfile(v: unknown): v is ModelProfile {
+  return isRecord(v) && isWeightProfile(v.weights) && isRecord(v.calibration) && Array.isArray(v.layers) && isRecord(v.activationHeatmap);
+}
+
 /** Calibration settings from the user's configuration. */
 export function calibrationSettings(source: CalibrationSource = GENERATED): Omit<ModelProfileParams, 'path'> {
   const c = vscode.workspace.getConfiguration('quantscope');
@@ -68,12 +82,16 @@ export class ProfileService extends Disposable {
   readonly onDidCalibrate = this.onDidCalibrateEmitter.event;
   private readonly cache: ResultCache;
 
-  constructor(context: vscode.ExtensionContext, private readonly worker: WorkerClient) {
+  constructor(context: vscode.ExtensionContext, private readonly worker: WorkerClient, log: { warn(message: string): void }) {
     super();
-    this.cache = new ResultCache(path.join(context.globalStorageUri.fsPath, 'results'), () => {
-      const mb = vscode.workspace.getConfiguration('quantscope').get<number>('cache.maxSizeMB', 512);
-      return Math.max(0, mb) * 2 ** 20;
-    });
+    this.cache = new ResultCache(
+      path.join(context.globalStorageUri.fsPath, 'results'),
+      () => {
+        const mb = vscode.workspace.getConfiguration('quantscope').get<number>('cache.maxSizeMB', 512);
+        return Math.max(0, mb) * 2 ** 20;
+      },
+      (message) => log.warn(message),
+    );
   }
 
   private settings(): Record<string, unknown> {
@@ -85,7 +103,7 @@ export class ProfileService extends Disposable {
   async cached(uri: vscode.Uri, announce = false): Promise<ProfileResult | undefined> {
     try {
       const key = await ResultCache.keyFor('weights', uri.fsPath, this.settings());
-      const profile = await this.cache.get<WeightProfile>(key);
+      const profile = await this.cache.get(key, isWeightProfile);
       if (!profile) return undefined;
       const result = { uri, profile, fromCache: true, stamp: stampOf(key) };
       if (announce) this.onDidProfileEmitter.fire(result);
@@ -99,7 +117,7 @@ export class ProfileService extends Disposable {
   async cachedModel(uri: vscode.Uri, source: CalibrationSource = GENERATED, announce = false): Promise<ModelProfileResult | undefined> {
     try {
       const key = await ResultCache.keyFor('model', uri.fsPath, { ...calibrationSettings(source), version: 1 });
-      const profile = await this.cache.get<ModelProfile>(key);
+      const profile = await this.cache.get(key, isModelProfile);
       if (!profile) return undefined;
       const result = { uri, profile, fromCache: true, stamp: stampOf(key) };
       if (announce) this.onDidCalibrateEmitter.fire(result);
@@ -123,7 +141,7 @@ export class ProfileService extends Disposable {
     const name = path.basename(uri.fsPath);
     try {
       const profile = await this.withProgress(`Calibrating ${name}`, (token, onProgress) => this.worker.request('calibrate', { path: uri.fsPath, ...settings }, { token, onProgress }));
-      await this.cache.set(key, profile).catch(() => undefined);
+      await this.cache.setIfUnchanged(key, profile).catch(() => undefined);
       const result = { uri, profile, fromCache: false, stamp: stampOf(key) };
       // Weights first, so views that show both end on the calibration.
       this.onDidProfileEmitter.fire({ uri, profile: profile.weights, fromCache: false, stamp: stampOf(key) });
@@ -165,7 +183,7 @@ export class ProfileService extends Disposable {
     const name = path.basename(uri.fsPath);
     try {
       const profile = await this.withProgress(`Profiling ${name}`, (token, onProgress) => this.worker.request('profileWeights', { path: uri.fsPath, groupSize: 128 }, { token, onProgress }));
-      await this.cache.set(key, profile).catch(() => undefined);
+      await this.cache.setIfUnchanged(key, profile).catch(() => undefined);
       const result = { uri, profile, fromCache: false, stamp: stampOf(key) };
       this.onDidProfileEmitter.fire(result);
       return result;

@@ -17,7 +17,15 @@ export interface CacheKey {
  * entries are evicted once the folder exceeds its size limit.
  */
 export class ResultCache {
-  constructor(private readonly dir: string, private readonly maxBytes: () => number) {}
+  /** Entries already reported as unreadable, so a file that cannot be removed is reported once. */
+  private readonly reported = new Set<string>();
+
+  /**
+   * @param dir the folder of the entries
+   * @param maxBytes the size limit, read at each store; 0 turns the cache off
+   * @param log where an unreadable entry or a result not stored is reported
+   */
+  constructor(private readonly dir: string, private readonly maxBytes: () => number, private readonly log: (message: string) => void = () => undefined) {}
 
   /** The cache key of `path` as it is on disk now. */
   static async keyFor(kind: string, path: string, settings: Readonly<Record<string, unknown>>): Promise<CacheKey> {
@@ -30,18 +38,54 @@ export class ResultCache {
     return join(this.dir, `${key.kind}-${digest.slice(0, 32)}.json`);
   }
 
-  /** The cached value, or undefined. A hit marks the entry as recently used. */
-  async get<T>(key: CacheKey): Promise<T | undefined> {
+  /**
+   * The cached value, or undefined. A hit marks the entry as recently used. An entry that is not
+   * JSON (cut short by a crash or a full disk, or damaged) or that `isValid` rejects is removed
+   * and reported once in the log; the caller then computes the result again.
+   */
+  async get<T>(key: CacheKey, isValid: (value: unknown) => value is T = (v): v is T => v !== undefined): Promise<T | undefined> {
     if (this.maxBytes() <= 0) return undefined;
     const f = this.file(key);
+    let text: string;
     try {
-      const text = await readFile(f, 'utf8');
-      const now = new Date();
-      await utimes(f, now, now).catch(() => undefined);
-      return JSON.parse(text) as T;
+      text = await readFile(f, 'utf8');
     } catch {
       return undefined;
     }
+    let value: unknown;
+    let problem: string | undefined;
+    try {
+      value = JSON.parse(text);
+      if (!isValid(value)) problem = 'it does not hold the expected result';
+    } catch (e) {
+      problem = `it is not valid JSON (${e instanceof Error ? e.message : String(e)})`;
+    }
+    if (problem !== undefined) {
+      await rm(f, { force: true }).catch(() => undefined);
+      if (!this.reported.has(f)) {
+        this.reported.add(f);
+        this.log(`ignored the cached ${key.kind} result of ${key.path} (${f}): ${problem}, so it was removed and is computed again`);
+      }
+      return undefined;
+    }
+    const now = new Date();
+    await utimes(f, now, now).catch(() => undefined);
+    return value as T;
+  }
+
+  /**
+   * Stores `value` only if the file is still as `key` describes it (same size and modification
+   * time): a result computed while the file changed describes neither version. Returns whether
+   * it was stored.
+   */
+  async setIfUnchanged(key: CacheKey, value: unknown): Promise<boolean> {
+    const now = await ResultCache.keyFor(key.kind, key.path, key.settings).catch(() => undefined);
+    if (!now || now.size !== key.size || now.mtimeMs !== key.mtimeMs) {
+      this.log(`did not cache the ${key.kind} result of ${key.path}: the file ${now ? 'changed' : 'was deleted'} while it was computed`);
+      return false;
+    }
+    await this.set(key, value);
+    return true;
   }
 
   /** Stores `value`, then evicts old entries beyond the size limit. */

@@ -4,6 +4,7 @@
  */
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter, ResponseError, type CancellationToken } from 'vscode-jsonrpc/node';
 import { isFormatError } from '../../core/FormatError';
+import { observeOwnedFiles } from '../../core/io/ownedFiles';
 import { WorkerErrorCode, type WorkerErrorData, type WorkerMethod, type WorkerNotifications, type WorkerRequests } from '../../protocol/workerProtocol';
 import { CancelledError, type JobContext } from '../jobs/JobContext';
 import { profileModel } from '../jobs/profileModel';
@@ -30,6 +31,24 @@ function notify<N extends keyof WorkerNotifications>(method: N, params: WorkerNo
   void connection.sendNotification(method, params);
 }
 
+/**
+ * Sends a notification and resolves once it has left this process. vscode-jsonrpc's IPC writer
+ * resolves before that; a file must not be created until the parent is sure to hear of it, since
+ * a SIGKILL drops whatever is still queued here.
+ */
+function notifyDelivered<N extends keyof WorkerNotifications>(method: N, params: WorkerNotifications[N]): Promise<void> {
+  const send = process.send?.bind(process);
+  if (!send) return Promise.resolve();
+  return new Promise((resolve) => {
+    send({ jsonrpc: '2.0', method, params }, undefined, undefined, () => resolve());
+  });
+}
+
+observeOwnedFiles({
+  own: (path) => notifyDelivered('ownedFile', { path, owned: true }),
+  release: (path) => notify('ownedFile', { path, owned: false }),
+});
+
 /** Registers a typed handler; errors become JSON-RPC errors whose `data.kind` says whose fault it was. */
 function handle<M extends WorkerMethod>(
   method: M,
@@ -42,6 +61,7 @@ function handle<M extends WorkerMethod>(
       progress: (message, fraction) => {
         if (progressToken) notify('progress', { token: progressToken, message, ...(fraction === undefined ? {} : { fraction }) });
       },
+      log: (level, message) => notify('log', { level, message }),
     };
     try {
       return await run(params, ctx);

@@ -6,6 +6,8 @@ export interface JobContext {
   readonly isCancelled: () => boolean;
   /** Reports progress; `fraction` is 0..1 or undefined when the length of the work is unknown. */
   readonly progress: (message: string, fraction?: number) => void;
+  /** Writes to the user's log (the worker log in VS Code); absent where nobody reads one. */
+  readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
 /** Thrown by a job that noticed it was cancelled: the engine's own, so kernels and jobs throw one class. */

@@ -12,7 +12,7 @@ import { TargetExistsError, WriteCancelledError } from '../../core/io/atomicWrit
 import type { SaveResult } from '../../core/onnx/OnnxModel';
 import type { ExportParams, ExportReport } from '../../protocol/exportTypes';
 import { openSession, runtimeVersion } from '../ort';
-import { removeOutput } from './finishTransform';
+import { ownOutput, removeOutput } from './finishTransform';
 import { CancelledError, throwIfCancelled, type JobContext } from './JobContext';
 import { decoderOutputBase } from './modelInput';
 
@@ -40,6 +40,7 @@ export async function exportDecoder(params: ExportParams, ctx: JobContext): Prom
   const output = params.output ?? nextFreeExportName(decoderOutputBase(source));
   if (params.output !== undefined && existsSync(params.output)) throw new TargetExistsError(`${params.output} already exists; choose another name`);
   let saved: SaveResult | undefined;
+  const release = await ownOutput(output);
   try {
     const model = await buildDecoder(source, {
       onProgress: (done, total, tensor) => {
@@ -84,5 +85,7 @@ export async function exportDecoder(params: ExportParams, ctx: JobContext): Prom
     if (saved) await removeOutput(output);
     if (isCancelledError(e) || e instanceof WriteCancelledError) throw new CancelledError();
     throw e;
+  } finally {
+    release();
   }
 }

@@ -8,6 +8,7 @@ import { rm, stat } from 'node:fs/promises';
 import { nextFreeName } from '../../core/io/nextFreeName';
 import { FormatError } from '../../core/FormatError';
 import { TargetExistsError, WriteCancelledError } from '../../core/io/atomicWrite';
+import { ownFile, releaseFile } from '../../core/io/ownedFiles';
 import type { OnnxModel } from '../../core/onnx/OnnxModel';
 import type { Batch } from '../../core/calibration/calibrationInputs';
 import type { TransformValidation } from '../../protocol/quantizeTypes';
@@ -19,6 +20,17 @@ import { validateTransform } from './validateTransform';
 export async function removeOutput(path: string): Promise<void> {
   await rm(path, { force: true });
   await rm(`${path}.data`, { force: true });
+}
+
+/**
+ * Declares `output` and its external data file as owned by this job (see {@link ownFile}) until
+ * the returned function is called: a worker killed between writing and validating must not leave
+ * an unchecked model behind. A file that exists already is not the job's to remove.
+ */
+export async function ownOutput(output: string): Promise<() => void> {
+  const paths = [output, `${output}.data`].filter((p) => !existsSync(p));
+  for (const p of paths) await ownFile(p);
+  return () => paths.forEach(releaseFile);
 }
 
 /**
@@ -62,6 +74,15 @@ export interface FinishedTransform {
  * batches. If loading or validation fails or is cancelled, the output is deleted.
  */
 export async function finishTransform(model: OnnxModel, opts: FinishTransformOptions, ctx: JobContext): Promise<FinishedTransform> {
+  const release = await ownOutput(opts.output);
+  try {
+    return await saveAndValidate(model, opts, ctx);
+  } finally {
+    release();
+  }
+}
+
+async function saveAndValidate(model: OnnxModel, opts: FinishTransformOptions, ctx: JobContext): Promise<FinishedTransform> {
   const { output, heldOut } = opts;
   const tw = performance.now();
   ctx.progress(`writing ${output}`, 0.7);

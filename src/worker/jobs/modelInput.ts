@@ -111,15 +111,27 @@ function sameStamps(a: readonly FileStamp[] | undefined, b: readonly FileStamp[]
   return a.every((s, i) => s.name === b[i].name && s.size === b[i].size && s.mtimeMs === b[i].mtimeMs);
 }
 
-/** The stored fingerprint, or undefined when it is missing or unreadable (then the graph is rebuilt). */
-async function readFingerprint(path: string): Promise<Fingerprint | undefined> {
+/** The stored fingerprint, or why there is none usable (then the graph is rebuilt). */
+type FingerprintRead = { readonly fp: Fingerprint } | { readonly missing: true } | { readonly problem: string; readonly damaged: boolean };
+
+async function readFingerprint(path: string): Promise<FingerprintRead> {
+  let text: string;
   try {
-    const json = JSON.parse(await readFile(path, 'utf8')) as Partial<Fingerprint>;
-    if (json.version !== CACHE_VERSION || json.opset !== DECODER_OPSET || !Array.isArray(json.sources) || !Array.isArray(json.graph)) return undefined;
-    return json as Fingerprint;
+    text = await readFile(path, 'utf8');
   } catch {
-    return undefined;
+    return { missing: true };
   }
+  let json: Partial<Fingerprint>;
+  try {
+    json = JSON.parse(text) as Partial<Fingerprint>;
+  } catch (e) {
+    return { problem: `its fingerprint ${basename(path)} is not valid JSON (${e instanceof Error ? e.message : String(e)})`, damaged: true };
+  }
+  if (typeof json !== 'object' || json === null || !Array.isArray(json.sources) || !Array.isArray(json.graph)) {
+    return { problem: `its fingerprint ${basename(path)} does not hold the fields a fingerprint has`, damaged: true };
+  }
+  if (json.version !== CACHE_VERSION || json.opset !== DECODER_OPSET) return { problem: 'it was built by another version of the builder', damaged: false };
+  return { fp: json as Fingerprint };
 }
 
 /** The graph files a fingerprint names, as paths. */
@@ -127,11 +139,29 @@ function graphFiles(cache: string, fp: Fingerprint): string[] {
   return fp.graph.map((g) => join(dirname(cache), g.name));
 }
 
-/** True when the cached graph was built from the source as it is now and is intact. */
-async function isCurrent(source: DecoderSource, cache: string, fp: Fingerprint | undefined): Promise<boolean> {
-  if (!fp || !fp.graph.length || join(dirname(cache), fp.graph[0].name) !== cache) return false;
+/**
+ * Why the cached graph cannot be used, or undefined when it was built from the source as it is
+ * now and is intact. `damaged` marks a cache entry that was cut short or altered (worth a
+ * warning), as opposed to one that is merely out of date.
+ */
+async function staleness(source: DecoderSource, cache: string): Promise<{ readonly problem: string; readonly damaged: boolean } | undefined> {
+  const read = await readFingerprint(`${cache}.json`);
+  if ('missing' in read) {
+    const orphan = await stat(cache).then(() => true, () => false);
+    return { problem: orphan ? 'it has no fingerprint beside it (its build was interrupted, or the fingerprint was deleted)' : 'there is none yet', damaged: orphan };
+  }
+  if ('problem' in read) return read;
+  const fp = read.fp;
+  if (!fp.graph.length || join(dirname(cache), fp.graph[0].name) !== cache) return { problem: 'its fingerprint names other files', damaged: true };
   const folder = sourceFolder(source);
-  return sameStamps(fp.sources, await stamps(source.files, folder)) && sameStamps(fp.graph, await stamps(graphFiles(cache, fp), dirname(cache)));
+  if (!sameStamps(fp.sources, await stamps(source.files, folder))) return { problem: 'the checkpoint changed since it was built', damaged: false };
+  const now = await stamps(graphFiles(cache, fp), dirname(cache));
+  if (!sameStamps(fp.graph, now)) {
+    const differs = fp.graph.map((g, i) => ({ g, n: now?.[i] })).find(({ g, n }) => !n || n.size !== g.size || n.mtimeMs !== g.mtimeMs);
+    const what = differs === undefined ? 'its files' : differs.n === undefined ? `${differs.g.name} is missing` : `${differs.g.name} has ${differs.n.size} bytes where its fingerprint records ${differs.g.size}${differs.n.size === differs.g.size ? ' and another modification time' : ''}`;
+    return { problem: `${what} (cut short or changed after it was built)`, damaged: true };
+  }
+  return undefined;
 }
 
 /** Builds `source` and saves it as the cache entry `cache`, its fingerprint last. */
@@ -174,9 +204,11 @@ export async function resolveModelInput(path: string, ctx: JobContext): Promise<
   const source = await openDecoderSource(path);
   const cache = decoderCachePath(source);
   const outputBase = decoderOutputBase(source);
-  if (await isCurrent(source, cache, await readFingerprint(`${cache}.json`))) {
-    return { onnx: cache, outputBase, decoder: { graph: cache, cacheHit: true, buildSeconds: 0 } };
-  }
+  const stale = await staleness(source, cache);
+  if (!stale) return { onnx: cache, outputBase, decoder: { graph: cache, cacheHit: true, buildSeconds: 0 } };
+  // Reported when found; the rebuild below replaces the entry, so the same damage is reported once.
+  if (stale.damaged) ctx.log?.('warn', `ignored the cached decoder graph ${cache}: ${stale.problem}; it is built again`);
+  else if (stale.problem !== 'there is none yet') ctx.log?.('info', `rebuilding the cached decoder graph ${cache}: ${stale.problem}`);
   try {
     const buildSeconds = await buildCache(source, cache, ctx);
     return { onnx: cache, outputBase, decoder: { graph: cache, cacheHit: false, buildSeconds } };

@@ -1,5 +1,6 @@
 import type { TensorInfo } from '../../core/formats/Checkpoint';
 import { openCheckpoint } from '../../core/formats/registry';
+import { FileChangeGuard } from '../../core/io/FileChangeGuard';
 import { sharedWeights } from '../../core/findings/sharedWeights';
 import { weightUses } from '../../core/onnx/weightLayouts';
 import { channelHeatmap, type HeatmapRow } from '../../core/stats/channelHeatmap';
@@ -15,10 +16,13 @@ function isFloating(dtype: string): boolean {
 
 /**
  * Weight statistics of every floating-point tensor, streamed chunk by chunk (never a whole large
- * tensor in memory), with progress per tensor and cancellation between chunks.
+ * tensor in memory), with progress per tensor and cancellation between chunks. A file of the
+ * checkpoint that is changed, replaced or deleted meanwhile stops the job with an error naming it,
+ * rather than giving a profile of bytes that are no longer there.
  */
 export async function profileWeights(params: ProfileWeightsParams, ctx: JobContext): Promise<WeightProfile> {
   const t0 = performance.now();
+  const guard = await FileChangeGuard.watch([params.path], 'profiled');
   const checkpoint = await openCheckpoint(params.path);
   const uses = weightUses(checkpoint);
   const wanted = params.tensors ? new Set(params.tensors) : undefined;
@@ -29,6 +33,9 @@ export async function profileWeights(params: ProfileWeightsParams, ctx: JobConte
     if (isFloating(t.dtype) && t.elements > 0) selected.push(t);
     else skipped++;
   }
+  const shards = checkpoint.tensors.flatMap((t) => (t.source.kind === 'file' || t.source.kind === 'zip' ? [t.source.path] : []));
+  // The shards are watched from here on; the index was watched from before it was parsed.
+  const files = await FileChangeGuard.watch(shards, 'profiled');
   const totalElements = selected.reduce((n, t) => n + t.elements, 0) || 1;
   let doneElements = 0;
   const tensors: TensorProfile[] = [];
@@ -48,10 +55,17 @@ export async function profileWeights(params: ProfileWeightsParams, ctx: JobConte
       if (stats.channels?.input.absmax) rows.push({ layer: use?.layer ?? t.name, absmax: stats.channels.input.absmax });
     } catch (e) {
       if (e instanceof StatsCancelledError || ctx.isCancelled()) throw new CancelledError();
+      // A read that failed because the file changed is the job's failure, not this tensor's.
+      await guard.check();
+      await files.check();
       // One undecodable tensor (an IQ block type, a tensor with its data missing) must not sink the rest.
       tensors.push({ ...base, error: e instanceof Error ? e.message : String(e) });
     }
     doneElements += t.elements;
+    await guard.checkEvery(100);
+    await files.checkEvery(100);
   }
+  await guard.check();
+  await files.check();
   return { path: params.path, format: checkpoint.format, tensors, skipped, heatmap: channelHeatmap(rows), shared: sharedWeights(checkpoint.graph, new Set(selected.map((t) => t.name))), elapsedMs: performance.now() - t0 };
 }

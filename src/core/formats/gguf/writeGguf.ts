@@ -162,7 +162,8 @@ export async function writeGguf(target: string, content: GgufContent, options: A
       if (pads[i]) yield new Uint8Array(pads[i]);
     }
   }
-  return atomicWrite(target, chunks(), options);
+  const total = head.length + sizes.reduce((n, b, i) => n + b + pads[i], 0);
+  return atomicWrite(target, chunks(), { ...options, expectedBytes: options.expectedBytes ?? total });
 }
 
 /** `general.alignment` as an entry, for writers that want a non-default alignment. */

@@ -77,7 +77,8 @@ export function littleEndianBytes(a: ArrayBufferView): Uint8Array {
  */
 export async function writeSafetensors(target: string, tensors: readonly SafetensorsTensor[], options: SafetensorsWriteOptions = {}): Promise<number> {
   const header = safetensorsHeader(tensors, options.metadata);
-  const w = await AtomicFileWriter.create(target, options);
+  const total = tensors.reduce((n, t) => n + safetensorsByteLength(t.name, t.dtype, t.shape), header.byteLength);
+  const w = await AtomicFileWriter.create(target, { ...options, expectedBytes: options.expectedBytes ?? total });
   try {
     await w.write(header);
     for (const t of tensors) {
