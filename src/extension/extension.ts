@@ -54,7 +54,7 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
 
   const profiles = new ProfileService(context, worker);
   context.subscriptions.push(profiles);
-  const findings = new FindingsService(profiles);
+  const findings = new FindingsService(profiles, worker, log);
   context.subscriptions.push(findings);
   const actions = new ModelActionService(worker);
   context.subscriptions.push(actions);
