@@ -9,6 +9,7 @@ import { ModelActionService } from './editor/ModelActionService';
 import { FindingCodeActionProvider } from './findings/FindingCodeActionProvider';
 import { FINDING_COMMANDS, FindingCommands } from './findings/FindingCommands';
 import { FindingDiagnostics } from './findings/FindingDiagnostics';
+import { FindingFixesCommand } from './findings/FindingFixesCommand';
 import { FindingHoverProvider } from './findings/FindingHoverProvider';
 import { FindingsService } from './findings/FindingsService';
 import { recommendations } from './findings/recommendations';
@@ -64,6 +65,7 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
   ModelSymbolProvider.register(context);
   const diagnostics = FindingDiagnostics.register(context, findings);
   FindingCodeActionProvider.register(context, diagnostics);
+  FindingFixesCommand.register(context);
   FindingHoverProvider.register(context, findings);
   const runner = new TransformRunner(ReportProvider.register(context));
   const quantize = new QuantizeFlow(worker, profiles, runner);
@@ -100,7 +102,7 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
   return {
     workerPid: () => worker.pid,
     ping: () => worker.request('ping', {}),
-    commandIds: [...COMMAND_IDS, FINDING_COMMANDS.applyRecommended],
+    commandIds: [...COMMAND_IDS, FINDING_COMMANDS.applyRecommended, FINDING_COMMANDS.showFixes],
     viewTypes: CHECKPOINT_VIEW_TYPES,
     profile: async (uri) => {
       const r = await profiles.profile(uri);
