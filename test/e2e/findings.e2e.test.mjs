@@ -70,6 +70,26 @@ describe('Findings in code-server (installed .vsix), from the keyboard', { timeo
     await page.locator('.quick-input-widget input[placeholder*="calibration"]').waitFor({ state: 'visible', timeout: 60_000 });
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Generated inputs' }).first().click();
     await editor.locator('section.layers').first().waitFor({ state: 'visible', timeout: 180_000 });
+    // The editor's Recommendations: severities as codicons in the theme's warning colour, fixes as focusable buttons.
+    const rec = editor.locator('.recommendation.severity-warning', { hasText: LAYER }).first();
+    await rec.waitFor({ state: 'visible', timeout: 60_000 });
+    const icon = await rec.locator('.severity.codicon-warning').evaluate((el) => {
+      const { getComputedStyle } = el.ownerDocument.defaultView;
+      const style = getComputedStyle(el);
+      const probe = el.ownerDocument.createElement('span');
+      probe.style.color = 'var(--vscode-editorWarning-foreground)';
+      el.ownerDocument.body.append(probe);
+      const themed = getComputedStyle(probe).color;
+      probe.remove();
+      return { font: style.fontFamily, color: style.color, themed, glyph: getComputedStyle(el, '::before').content };
+    });
+    assert.match(icon.font, /codicon/, 'drawn with the codicon font');
+    assert.notEqual(icon.glyph, 'none', 'the codicon class gives a glyph');
+    assert.equal(icon.color, icon.themed, 'in the theme\'s warning colour');
+    const button = rec.locator('.recommendation-fixes vscode-button').first();
+    assert.ok(await button.evaluate((el) => el.tabIndex >= 0), 'the fix button takes the keyboard focus');
+    await rec.scrollIntoViewIfNeeded();
+    await shot('findings-editor-recommendations');
     // Ctrl+Shift+M opens the Problems panel; the palette is the fallback when the browser keeps the keys.
     await page.locator('.part.statusbar').click({ position: { x: 5, y: 5 } });
     await page.keyboard.press('Control+Shift+M');
