@@ -1,6 +1,6 @@
 // One build script for every bundle: extension, worker, CLI, webviews and tests.
 import * as esbuild from 'esbuild';
-import { readdirSync, statSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const watch = process.argv.includes('--watch');
@@ -71,6 +71,10 @@ if (!productOnly) {
 
 // A production build replaces only the shipped bundles, so test bundles from a dev build survive.
 if (!watch && !productOnly) rmSync('dist', { recursive: true, force: true });
+// The codicon font and its classes, which @vscode-elements/elements takes as a peer dependency:
+// the webviews draw their icons with the workbench's own glyphs, coloured by the theme.
+mkdirSync(join('dist', 'webview'), { recursive: true });
+for (const f of ['codicon.css', 'codicon.ttf']) copyFileSync(join('node_modules', '@vscode', 'codicons', 'dist', f), join('dist', 'webview', f));
 if (watch) {
   const contexts = await Promise.all(builds.map((b) => esbuild.context(b)));
   await Promise.all(contexts.map((c) => c.watch()));

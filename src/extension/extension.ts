@@ -10,6 +10,7 @@ import { ModelActionService } from './editor/ModelActionService';
 import { FindingCodeActionProvider } from './findings/FindingCodeActionProvider';
 import { FINDING_COMMANDS, FindingCommands } from './findings/FindingCommands';
 import { FindingDiagnostics } from './findings/FindingDiagnostics';
+import { FindingFixesCommand } from './findings/FindingFixesCommand';
 import { FindingHoverProvider } from './findings/FindingHoverProvider';
 import { FindingsService } from './findings/FindingsService';
 import { recommendations } from './findings/recommendations';
@@ -55,7 +56,7 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
 
   const profiles = new ProfileService(context, worker, log);
   context.subscriptions.push(profiles);
-  const findings = new FindingsService(profiles);
+  const findings = new FindingsService(profiles, worker, log);
   context.subscriptions.push(findings);
   const actions = new ModelActionService(worker);
   context.subscriptions.push(actions);
@@ -65,6 +66,7 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
   ModelSymbolProvider.register(context);
   const diagnostics = FindingDiagnostics.register(context, findings);
   FindingCodeActionProvider.register(context, diagnostics);
+  FindingFixesCommand.register(context);
   FindingHoverProvider.register(context, findings);
   const runner = new TransformRunner(ReportProvider.register(context));
   const quantize = new QuantizeFlow(worker, profiles, runner);
@@ -102,7 +104,7 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
   return {
     workerPid: () => worker.pid,
     ping: () => worker.request('ping', {}),
-    commandIds: [...COMMAND_IDS, FINDING_COMMANDS.applyRecommended],
+    commandIds: [...COMMAND_IDS, FINDING_COMMANDS.applyRecommended, FINDING_COMMANDS.showFixes],
     viewTypes: CHECKPOINT_VIEW_TYPES,
     profile: async (uri) => {
       const r = await profiles.profile(uri);

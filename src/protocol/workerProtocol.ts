@@ -6,6 +6,7 @@ import type { ModelSummary } from './modelTypes';
 import type { LayerSensitivity } from './sensitivityTypes';
 import type { TensorStats } from './statsTypes';
 import type { BenchParams, BenchReport } from './benchTypes';
+import type { FindingsReport, FindingThresholds } from './findingTypes';
 import type { ExportParams, ExportReport } from './exportTypes';
 import type { GgufExportParams, GgufExportReport } from './ggufExportTypes';
 import type { PruneParams, PruneReport } from './pruneTypes';
@@ -160,15 +161,50 @@ export interface QuantizableLayer {
   readonly outFeatures: number;
 }
 
+/**
+ * Asks the worker to keep a profile it computes under `keepAs` (the extension's cache key), so
+ * that a later `findings` request names it instead of sending the profile back across.
+ */
+export interface KeepParams {
+  readonly keepAs?: string;
+}
+
+/** The kind of profile findings are derived from: weights alone, or a calibration's whole-model profile. */
+export type ProfileKind = 'weights' | 'model';
+
+/**
+ * Where the worker finds the profile to judge. `kept`: one it keeps under `key` (computed by this
+ * process, or read once from `cacheFile`, the extension's cache entry, after a restart). `inline`:
+ * the profile itself, for when neither exists (the cache is off and the worker restarted).
+ */
+export type FindingsSource =
+  | { readonly type: 'kept'; readonly kind: ProfileKind; readonly key: string; readonly cacheFile?: string }
+  | { readonly type: 'inline'; readonly weights: WeightProfile; readonly model?: ModelProfile };
+
+/** Parameters of `findings`. */
+export interface FindingsParams {
+  /** The model the profile is of; a kept profile of another path is refused. */
+  readonly path: string;
+  readonly source: FindingsSource;
+  readonly thresholds?: Partial<FindingThresholds>;
+}
+
+/** What `findings` returns: the report, or why the profile named is not there (then send it inline). */
+export type FindingsResult =
+  | { readonly type: 'findings'; readonly report: FindingsReport }
+  | { readonly type: 'missing'; readonly reason: string };
+
 /** The requests the worker answers, by JSON-RPC method name. */
 export interface WorkerRequests {
   readonly ping: { readonly params: Record<string, never>; readonly result: PingResult };
   readonly inspect: { readonly params: InspectParams; readonly result: ModelSummary };
   /** The model as `quantscope-model` text, for the text view and the diff. */
   readonly modelText: { readonly params: InspectParams; readonly result: { readonly text: string } };
-  readonly profileWeights: { readonly params: ProfileWeightsParams; readonly result: WeightProfile };
+  readonly profileWeights: { readonly params: ProfileWeightsParams & KeepParams; readonly result: WeightProfile };
   /** Weights, activations from calibration through ONNX Runtime, and sensitivity (ONNX). */
-  readonly calibrate: { readonly params: ModelProfileParams; readonly result: ModelProfile };
+  readonly calibrate: { readonly params: ModelProfileParams & KeepParams; readonly result: ModelProfile };
+  /** The findings engine run on a profile, off the extension host: it stalls for 60–200 ms at 7B. */
+  readonly findings: { readonly params: FindingsParams; readonly result: FindingsResult };
   readonly quantizableLayers: { readonly params: InspectParams; readonly result: readonly QuantizableLayer[] };
   readonly quantize: { readonly params: QuantizeParams; readonly result: QuantizeReport };
   /** A mixed-precision plan from calibration and sensitivity, to show and edit before quantizing. */

@@ -12,7 +12,8 @@ export interface RecommendationActions {
   readonly reveal: (layer: string, tensor: string | undefined) => void;
 }
 
-const ICON: Readonly<Record<string, string>> = { error: '⛔', warning: '⚠', info: 'ℹ' };
+/** The codicons the Problems panel gives each severity, so both read alike in every theme. */
+const ICON: Readonly<Record<string, string>> = { error: 'codicon-error', warning: 'codicon-warning', info: 'codicon-info' };
 
 /** The section, or an empty element when there is nothing to recommend. */
 export function recommendationsSection(recs: readonly Recommendation[], actions: RecommendationActions): HTMLElement {
@@ -36,7 +37,7 @@ export function recommendationsSection(recs: readonly Recommendation[], actions:
       h(
         'li',
         { class: `recommendation severity-${f.severity}`, 'data-layer': f.layer },
-        h('div', { class: 'recommendation-head' }, h('span', { class: 'severity', 'aria-label': f.severity }, ICON[f.severity] ?? ''), layer, h('span', { class: 'hint' }, ` ${f.kind}`)),
+        h('div', { class: 'recommendation-head' }, h('span', { class: `severity codicon ${ICON[f.severity] ?? 'codicon-info'}`, role: 'img', 'aria-label': f.severity }), layer, h('span', { class: 'hint' }, ` ${f.kind}`)),
         h('p', { class: 'recommendation-evidence' }, f.message),
         h('p', { class: 'recommendation-advice' }, f.advice),
         buttons,

@@ -66,6 +66,7 @@ const JOB_KINDS: Readonly<Record<WorkerMethod, string>> = {
   exportDecoder: 'export',
   exportGguf: 'GGUF export',
   planMemory: 'serving memory plan',
+  findings: 'findings',
 };
 
 /** `quantize job on model.onnx`: the job kind and, where the parameters name one, the model. */

@@ -24,6 +24,8 @@ export const FINDING_COMMANDS = {
   addToRecipe: 'quantscope.addToRecipe',
   /** Builds a recipe from every finding of a model (palette, source action). */
   applyRecommended: 'quantscope.applyRecommended',
+  /** The fixes at the cursor in a QuickPick: Ctrl+. on the read-only text view (see FindingFixesCommand). */
+  showFixes: 'quantscope.showFindingFixes',
 } as const;
 
 /** What an action that did not run says, for callers and tests. */

@@ -3,12 +3,21 @@ import * as vscode from 'vscode';
 import type { ModelProfile, ModelProfileParams, WeightProfile } from '../../protocol/workerProtocol';
 import { WorkerRequestError, type WorkerClient } from '../client/WorkerClient';
 import { Disposable } from '../Disposable';
-import { ResultCache } from './ResultCache';
+import { ResultCache, type CacheKey } from './ResultCache';
 
 /** The file as it was when a profile read it: a result whose stamp differs from the file now is stale. */
 export interface FileStamp {
   readonly size: number;
   readonly mtimeMs: number;
+}
+
+/**
+ * How the worker finds a profile again without being sent it: the id it keeps the profile under
+ * (the cache entry's name) and the cache file it can read after a restart.
+ */
+export interface ProfileRef {
+  readonly key: string;
+  readonly cacheFile: string;
 }
 
 /** A weight profile and where it came from. */
@@ -17,6 +26,8 @@ export interface ProfileResult {
   readonly profile: WeightProfile;
   readonly fromCache: boolean;
   readonly stamp?: FileStamp;
+  /** Absent for the weights that come with a calibration, which is kept as a whole. */
+  readonly ref?: ProfileRef;
 }
 
 /** A whole-model profile (weights, activations, sensitivity) and where it came from. */
@@ -25,6 +36,7 @@ export interface ModelProfileResult {
   readonly profile: ModelProfile;
   readonly fromCache: boolean;
   readonly stamp?: FileStamp;
+  readonly ref?: ProfileRef;
 }
 
 function stampOf(key: { readonly size: number; readonly mtimeMs: number }): FileStamp {
@@ -105,7 +117,7 @@ export class ProfileService extends Disposable {
       const key = await ResultCache.keyFor('weights', uri.fsPath, this.settings());
       const profile = await this.cache.get(key, isWeightProfile);
       if (!profile) return undefined;
-      const result = { uri, profile, fromCache: true, stamp: stampOf(key) };
+      const result = { uri, profile, fromCache: true, stamp: stampOf(key), ref: this.refOf(key) };
       if (announce) this.onDidProfileEmitter.fire(result);
       return result;
     } catch {
@@ -119,7 +131,7 @@ export class ProfileService extends Disposable {
       const key = await ResultCache.keyFor('model', uri.fsPath, { ...calibrationSettings(source), version: 1 });
       const profile = await this.cache.get(key, isModelProfile);
       if (!profile) return undefined;
-      const result = { uri, profile, fromCache: true, stamp: stampOf(key) };
+      const result = { uri, profile, fromCache: true, stamp: stampOf(key), ref: this.refOf(key) };
       if (announce) this.onDidCalibrateEmitter.fire(result);
       return result;
     } catch {
@@ -139,10 +151,11 @@ export class ProfileService extends Disposable {
     const settings = calibrationSettings(source);
     const key = await ResultCache.keyFor('model', uri.fsPath, { ...settings, version: 1 });
     const name = path.basename(uri.fsPath);
+    const ref = this.refOf(key);
     try {
-      const profile = await this.withProgress(`Calibrating ${name}`, (token, onProgress) => this.worker.request('calibrate', { path: uri.fsPath, ...settings }, { token, onProgress }));
+      const profile = await this.withProgress(`Calibrating ${name}`, (token, onProgress) => this.worker.request('calibrate', { path: uri.fsPath, ...settings, keepAs: ref.key }, { token, onProgress }));
       await this.cache.setIfUnchanged(key, profile).catch(() => undefined);
-      const result = { uri, profile, fromCache: false, stamp: stampOf(key) };
+      const result = { uri, profile, fromCache: false, stamp: stampOf(key), ref };
       // Weights first, so views that show both end on the calibration.
       this.onDidProfileEmitter.fire({ uri, profile: profile.weights, fromCache: false, stamp: stampOf(key) });
       this.onDidCalibrateEmitter.fire(result);
@@ -151,6 +164,11 @@ export class ProfileService extends Disposable {
       this.report(e, `calibrate ${name}`);
       return undefined;
     }
+  }
+
+  private refOf(key: CacheKey): ProfileRef {
+    const { id, file } = this.cache.locate(key);
+    return { key: id, cacheFile: file };
   }
 
   /** Runs `job` under a cancellable notification that shows the worker's progress. */
@@ -181,10 +199,11 @@ export class ProfileService extends Disposable {
     }
     const key = await ResultCache.keyFor('weights', uri.fsPath, this.settings());
     const name = path.basename(uri.fsPath);
+    const ref = this.refOf(key);
     try {
-      const profile = await this.withProgress(`Profiling ${name}`, (token, onProgress) => this.worker.request('profileWeights', { path: uri.fsPath, groupSize: 128 }, { token, onProgress }));
+      const profile = await this.withProgress(`Profiling ${name}`, (token, onProgress) => this.worker.request('profileWeights', { path: uri.fsPath, groupSize: 128, keepAs: ref.key }, { token, onProgress }));
       await this.cache.setIfUnchanged(key, profile).catch(() => undefined);
-      const result = { uri, profile, fromCache: false, stamp: stampOf(key) };
+      const result = { uri, profile, fromCache: false, stamp: stampOf(key), ref };
       this.onDidProfileEmitter.fire(result);
       return result;
     } catch (e) {

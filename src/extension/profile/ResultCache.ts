@@ -33,9 +33,18 @@ export class ResultCache {
     return { kind, path, size: s.size, mtimeMs: s.mtimeMs, settings };
   }
 
-  private file(key: CacheKey): string {
+  /**
+   * Where `key`'s entry lives, and its name: the id the worker keeps the same result under, so a
+   * worker restarted since can read the entry itself instead of being sent the result.
+   */
+  locate(key: CacheKey): { readonly id: string; readonly file: string } {
     const digest = createHash('sha256').update(JSON.stringify([key.kind, key.path, key.size, key.mtimeMs, key.settings])).digest('hex');
-    return join(this.dir, `${key.kind}-${digest.slice(0, 32)}.json`);
+    const id = `${key.kind}-${digest.slice(0, 32)}`;
+    return { id, file: join(this.dir, `${id}.json`) };
+  }
+
+  private file(key: CacheKey): string {
+    return this.locate(key).file;
   }
 
   /**

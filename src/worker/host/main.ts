@@ -17,6 +17,8 @@ import { pruneModel } from '../jobs/prune';
 import { planQuantization } from '../jobs/planQuantization';
 import { quantizeModel } from '../jobs/quantize';
 import { profileWeights } from '../jobs/profileWeights';
+import { modelFindings } from '../jobs/modelFindings';
+import { ProfileStore } from '../jobs/ProfileStore';
 import { WorkerService } from './WorkerService';
 
 if (!process.send) {
@@ -26,6 +28,8 @@ if (!process.send) {
 
 const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
 const service = new WorkerService();
+// Profiles stay here after they are computed, so findings are derived next to them.
+const profiles = new ProfileStore();
 
 function notify<N extends keyof WorkerNotifications>(method: N, params: WorkerNotifications[N]): void {
   void connection.sendNotification(method, params);
@@ -80,8 +84,17 @@ function handle<M extends WorkerMethod>(
 handle('ping', () => service.ping());
 handle('inspect', (params, ctx) => service.inspect(params, ctx));
 handle('modelText', (params) => service.modelText(params));
-handle('profileWeights', (params, ctx) => profileWeights(params, ctx));
-handle('calibrate', (params, ctx) => profileModel(params, ctx));
+handle('profileWeights', async ({ keepAs, ...params }, ctx) => {
+  const weights = await profileWeights(params, ctx);
+  if (keepAs) profiles.keep(keepAs, { kind: 'weights', weights });
+  return weights;
+});
+handle('calibrate', async ({ keepAs, ...params }, ctx) => {
+  const model = await profileModel(params, ctx);
+  if (keepAs) profiles.keep(keepAs, { kind: 'model', model });
+  return model;
+});
+handle('findings', (params, ctx) => modelFindings(params, profiles, ctx));
 handle('quantizableLayers', (params, ctx) => quantizableLayers(params.path, ctx));
 handle('quantize', (params, ctx) => quantizeModel(params, ctx));
 handle('planQuantization', (params, ctx) => planQuantization(params, ctx));
