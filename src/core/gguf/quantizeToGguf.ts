@@ -25,6 +25,7 @@ import { readTensor } from '../tensor/TensorReader';
 import { chooseTensorType, fileTypeOf, isQuantizable, targetName, type GgufTarget } from './ggufTypeRules';
 import { architectureEntries, ggufArchitecture, tokenizerEntries } from './hfGgufMetadata';
 import { permuteRotary } from '../decoder/unpermuteRotary';
+import type { GgufExportReport, GgufTensorEntry } from '../../protocol/ggufExportTypes';
 
 /** Options for {@link quantizeToGguf}. */
 export interface GgufQuantizeOptions {
@@ -42,37 +43,11 @@ export interface GgufQuantizeOptions {
   readonly importance?: (sourceName: string) => Float32Array | undefined;
 }
 
-/** One written tensor. */
-export interface GgufTensorReport {
-  readonly name: string;
-  readonly shape: readonly number[];
-  /** The dtype it was read from. */
-  readonly from: string;
-  readonly type: string;
-  /** Set when the row length did not fit the wanted type and {@link type} replaced it. */
-  readonly wanted?: string;
-  /**
-   * Set when the blocks were chosen with the tensor's importance: the importance-weighted
-   * relative error Σ imp_j ΔW² / Σ imp_j W² of the written blocks and of round-to-nearest.
-   */
-  readonly importance?: { readonly weightedError: number; readonly rtnWeightedError: number };
-  readonly bytes: number;
-}
+/** One written tensor: the wire's record, so the worker's report passes it on unchanged. */
+export type GgufTensorReport = GgufTensorEntry;
 
-/** What {@link quantizeToGguf} wrote and checked. */
-export interface GgufQuantizeReport {
-  readonly source: string;
-  readonly output: string;
-  readonly target: string;
-  readonly architecture: string;
-  readonly tensors: readonly GgufTensorReport[];
-  readonly fileBytes: number;
-  /** Elements of all tensors. */
-  readonly elements: number;
-  /** Tensor data bits over elements (the figure llama.cpp prints as BPW). */
-  readonly bitsPerWeight: number;
-  readonly warnings: readonly string[];
-}
+/** What {@link quantizeToGguf} wrote and checked: the wire's report without the calibration and the time, which the job adds. */
+export type GgufQuantizeReport = Omit<GgufExportReport, 'calibration' | 'seconds'>;
 
 /** Architectures whose tensor names the preset rules were written for. */
 const KNOWN_ARCHITECTURES = new Set(['llama', 'qwen2', 'mistral', 'qwen3', 'gemma', 'gemma2', 'phi3']);
