@@ -7,7 +7,7 @@ import { nbitsBlockSize } from '../../onnx/rewrite/packMatMulNBits';
 import { rewriteStaticW8A8, type ActivationQdq } from '../../onnx/rewrite/staticW8A8';
 import { BLOCKED_DQ_OPSET, qdqSupports, rewriteWeightOnlyQdq } from '../../onnx/rewrite/weightOnlyQdq';
 import type { MatrixLike } from '../../linalg/Matrix';
-import { quadraticTraceOfDifference } from '../../linalg/quadraticTrace';
+import { HessianForm } from '../../linalg/HessianForm';
 import { dequantize } from '../../quant/dequantize';
 import { gptq } from '../../quant/gptq';
 import type { QuantizedWeight, QuantScheme } from '../../quant/QuantScheme';
@@ -163,11 +163,14 @@ export function quantizeLayer(model: OnnxModel, target: WeightTarget, job: Layer
   }
   let relativeError: number | null = null;
   let rtnRelativeError: number | null = null;
-  if (H) {
-    const energy = quadraticTraceOfDifference(W, undefined, H);
+  if (H && deq) {
+    // The output energy, the layer's error and GPTQ's RTN baseline in one sweep of H (or of its factor).
+    const others: MatrixLike[] = [{ ...W, data: deq }];
+    if (rtnDeq) others.push({ ...W, data: rtnDeq() });
+    const [energy, error, rtnError] = HessianForm.of(H, { rows: job.calibrationRows }).traces(W, [undefined, ...others], { isCancelled: job.isCancelled });
     if (energy > 0) {
-      if (deq) relativeError = quadraticTraceOfDifference(W, { ...W, data: deq }, H) / energy;
-      if (rtnDeq) rtnRelativeError = quadraticTraceOfDifference(W, { ...W, data: rtnDeq() }, H) / energy;
+      relativeError = error / energy;
+      if (rtnDeq) rtnRelativeError = rtnError / energy;
     }
   }
   return { ...record, inFeatures: W.cols, outFeatures: W.rows, relativeError, rtnRelativeError, calibrationRows: H ? job.calibrationRows ?? null : null, sqnrDb: sqnr, bitsPerWeight: (record.afterBytes * 8) / record.weights };
