@@ -23,9 +23,11 @@ const PIVOT_TOLERANCE = 1e-12;
 
 /**
  * A factor is only trusted when what it leaves out, tr(H − R·Rᵀ), is this small a fraction of
- * tr(H): then any tr(D·H·Dᵀ) it gives differs from the dense form by rounding-level amounts.
+ * tr(H). ONNX Runtime sums XᵀX in float32, so H itself is only good to about √N·2⁻²⁴ relative
+ * (measured: residuals of 5e-8 to 2.5e-7 of tr(H) after N = 128 pivots); a residual below this
+ * bound is that rounding, and the factored figures differ from the dense ones by as little.
  */
-const RESIDUAL_TOLERANCE = 1e-7;
+const RESIDUAL_TOLERANCE = 1e-5;
 
 /** H ≈ R·Rᵀ with R [n, rank] held as Rᵀ (row-major [rank, n]: each column of R contiguous), and tr(H − R·Rᵀ). */
 interface Factor {
@@ -47,7 +49,7 @@ const factors = new WeakMap<Float32Array | Float64Array, Factor | null>();
  * (R [n, ≤ N], found in O(n·N²) once per H) gives tr(D·H·Dᵀ) = ‖D·R‖²_F in O(out·n·N); every
  * difference shares one sweep of R. The cheaper form is chosen from the shapes, and the dense
  * form is kept whenever the factor would not reproduce H to rounding (tr(H − R·Rᵀ) above
- * 1e-7·tr(H)), so both give the same figures within float tolerance.
+ * 1e-5·tr(H)), so both give the same figures within float tolerance.
  */
 export class HessianForm {
   private constructor(
