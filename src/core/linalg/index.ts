@@ -11,6 +11,7 @@ export * from './spdInverse';
 export * from './upperCholeskyOfInverse';
 export * from './gemm';
 export * from './quadraticTrace';
+export * from './HessianForm';
 export * from './powerIteration';
 export * from './GramAccumulator';
 export * from './prepareHessian';

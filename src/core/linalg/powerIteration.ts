@@ -29,6 +29,14 @@ export interface TopEigen {
  */
 export function topEigenvalue(A: MatrixLike, options: PowerIterationOptions = {}): TopEigen {
   const n = assertSquare(A, 'power iteration input');
+  return topEigenvalueOf(n, (x, y) => multiply(A.data, x, y, n), options);
+}
+
+/**
+ * {@link topEigenvalue} of the symmetric PSD n×n operator `multiply` (y = A·x), for a matrix
+ * held in another form, such as a factor A = R·Rᵀ. Same start vector, so the same iterates.
+ */
+export function topEigenvalueOf(n: number, multiply: (x: Float64Array, y: Float64Array) => void, options: PowerIterationOptions = {}): TopEigen {
   const tolerance = options.tolerance ?? 1e-10;
   const maxIterations = options.maxIterations ?? 1000;
   let v = new Float64Array(n);
@@ -45,7 +53,7 @@ export function topEigenvalue(A: MatrixLike, options: PowerIterationOptions = {}
   normalize(v);
   let lambda = 0;
   for (let it = 1; it <= maxIterations; it++) {
-    multiply(A.data, v, w, n);
+    multiply(v, w);
     let rq = 0;
     for (let i = 0; i < n; i++) rq += v[i] * w[i];
     const norm = normalize(w);

@@ -190,11 +190,14 @@ export class OnnxModel {
     return this.tensorBytes(o.tensor);
   }
 
-  /** The values of the constant tensor `name` as float32 (f16, bf16, f64 and integers are converted). */
-  getFloatTensor(name: string): Float32Array {
+  /**
+   * The values of the constant tensor `name` as float32 (f16, bf16, f64 and integers are
+   * converted), written into `into` when given (it must hold exactly the tensor's element count).
+   */
+  getFloatTensor(name: string, into?: Float32Array): Float32Array {
     const o = this.tensorOrigin(name);
     if (!o) throw new FormatError(`no initializer or Constant named ${name}`, { format: 'onnx' });
-    return bytesToFloat32(o.tensor.dataType ?? 0, this.tensorBytes(o.tensor), tensorElements(o.tensor), name);
+    return bytesToFloat32(o.tensor.dataType ?? 0, this.tensorBytes(o.tensor), tensorElements(o.tensor), name, into);
   }
 
   /** The raw bytes of any tensor message, inline or external. */

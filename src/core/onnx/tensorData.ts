@@ -104,12 +104,13 @@ export function inlineTensorBytes(t: TensorMessage): Uint8Array {
 }
 
 /** Decodes raw little-endian bytes of `dataType` into floats (f16, bf16, f64, integers and bool widen or narrow to float32). */
-export function bytesToFloat32(dataType: number, bytes: Uint8Array, elements: number, name: string): Float32Array {
+export function bytesToFloat32(dataType: number, bytes: Uint8Array, elements: number, name: string, into?: Float32Array): Float32Array {
   const dtype = onnxDataType(dataType)?.dtype;
   if (dtype === undefined || dtype === 'STRING' || dtype === 'C64' || dtype === 'C128') {
     throw new FormatError(`tensor ${name} of type ${onnxTypeName(dataType)} cannot be read as floats`, { format: 'onnx' });
   }
-  const out = new Float32Array(elements);
+  if (into && into.length !== elements) throw new RangeError(`tensor ${name} has ${elements} values, the array given holds ${into.length}`);
+  const out = into ?? new Float32Array(elements);
   decodeElements(dtype, true, bytes, elements, out);
   return out;
 }

@@ -1,7 +1,7 @@
 import { CancelledError } from '../linalg/CancelledError';
 import type { MatrixLike } from '../linalg/Matrix';
-import { topEigenvalue } from '../linalg/powerIteration';
-import { quadraticTraceOfDifference, trace } from '../linalg/quadraticTrace';
+import { HessianForm } from '../linalg/HessianForm';
+import { trace } from '../linalg/quadraticTrace';
 import { dequantize } from './dequantize';
 import { layoutFor, scaleCount, type QuantScheme } from './QuantScheme';
 import { quantizeRtn } from './rtn';
@@ -22,6 +22,9 @@ export const DEFAULT_SENSITIVITY_CANDIDATES: readonly SensitivityCandidate[] = [
   { id: 'prune-2:4', label: '2:4 magnitude pruning', kind: 'prune', n: 2, m: 4 },
 ];
 
+/** Largest size of the candidates' approximations held together for one shared sweep. */
+const SHARED_SWEEP_BYTES = 2 ** 30;
+
 /** Options of {@link layerSensitivity}. */
 export interface SensitivityOptions {
   /** Candidates to evaluate. Default {@link DEFAULT_SENSITIVITY_CANDIDATES}. */
@@ -30,8 +33,13 @@ export interface SensitivityOptions {
   readonly eigenTolerance?: number;
   /** Iteration cap of the power iteration. Default 500. */
   readonly eigenMaxIterations?: number;
-  /** Polled between candidates (each costs rows·d² multiply-adds); true aborts with CancelledError. */
+  /** Polled between candidates and blocks of rows; true aborts with CancelledError. */
   readonly isCancelled?: () => boolean;
+  /**
+   * Calibration rows N that H sums over. With N below the layer's inputs d, H has rank ≤ N and
+   * the errors are computed through a rank-N factor of H in O(out·d·N) instead of O(out·d²).
+   */
+  readonly rows?: number;
 }
 
 /**
@@ -44,22 +52,37 @@ export function layerSensitivity(W: MatrixLike, H: MatrixLike, options: Sensitiv
   const d = W.cols;
   if (H.rows !== d || H.cols !== d) throw new RangeError(`H must be ${d}×${d} for a weight with ${d} inputs, got ${H.rows}×${H.cols}`);
   const traceH = trace(H);
-  const eigen = topEigenvalue(H, { tolerance: options.eigenTolerance ?? 1e-8, maxIterations: options.eigenMaxIterations ?? 500 });
-  const outputEnergy = quadraticTraceOfDifference(W, undefined, H);
-  const candidates = (options.candidates ?? DEFAULT_SENSITIVITY_CANDIDATES).map((c): CandidateError => {
+  const form = HessianForm.of(H, { rows: options.rows });
+  const eigen = form.topEigenvalue({ tolerance: options.eigenTolerance ?? 1e-8, maxIterations: options.eigenMaxIterations ?? 500 });
+  const list = options.candidates ?? DEFAULT_SENSITIVITY_CANDIDATES;
+  const approximate = (c: SensitivityCandidate): MatrixLike => ({ rows: W.rows, cols: W.cols, data: c.kind === 'quant' ? dequantize(quantizeRtn(W, c.scheme)) : pruneNMByMagnitude(W, c.n, c.m) });
+  const bits = list.map((c) => {
+    if (c.kind !== 'quant') return null;
+    const layout = layoutFor(c.scheme, W.rows, W.cols);
+    const weights = W.rows * W.cols;
+    return weights === 0 ? c.scheme.bits : c.scheme.bits + (scaleCount(layout) * (32 + (c.scheme.symmetric ? 0 : c.scheme.bits))) / weights;
+  });
+  const check = (): void => {
     if (options.isCancelled?.() === true) throw new CancelledError('sensitivity cancelled');
-    let approx: Float32Array | Float64Array;
-    let bitsPerWeight: number | null = null;
-    if (c.kind === 'quant') {
-      approx = dequantize(quantizeRtn(W, c.scheme));
-      const layout = layoutFor(c.scheme, W.rows, W.cols);
-      const weights = W.rows * W.cols;
-      bitsPerWeight = weights === 0 ? c.scheme.bits : c.scheme.bits + (scaleCount(layout) * (32 + (c.scheme.symmetric ? 0 : c.scheme.bits))) / weights;
-    } else {
-      approx = pruneNMByMagnitude(W, c.n, c.m);
+  };
+  let sums: Float64Array;
+  if (8 * W.rows * W.cols * list.length <= SHARED_SWEEP_BYTES) {
+    // One sweep for the output energy and every candidate's error, all approximations held at once.
+    const approximations = list.map((c) => (check(), approximate(c)));
+    sums = form.traces(W, [undefined, ...approximations], { isCancelled: options.isCancelled });
+  } else {
+    // A layer too large to hold every approximation: one at a time, each its own sweep.
+    sums = new Float64Array(list.length + 1);
+    sums[0] = form.traces(W, [undefined], { isCancelled: options.isCancelled })[0];
+    for (const [k, c] of list.entries()) {
+      check();
+      sums[k + 1] = form.traces(W, [approximate(c)], { isCancelled: options.isCancelled })[0];
     }
-    const error = quadraticTraceOfDifference(W, { rows: W.rows, cols: W.cols, data: approx }, H);
-    return { id: c.id, label: c.label, error, relativeError: outputEnergy > 0 ? error / outputEnergy : null, bitsPerWeight };
+  }
+  const outputEnergy = sums[0];
+  const candidates = list.map((c, k): CandidateError => {
+    const error = sums[k + 1];
+    return { id: c.id, label: c.label, error, relativeError: outputEnergy > 0 ? error / outputEnergy : null, bitsPerWeight: bits[k] };
   });
   return {
     d,

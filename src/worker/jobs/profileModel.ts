@@ -28,7 +28,7 @@ function sensitivityOf(model: OnnxModel, layer: LayerCalibration, stats: LayerAc
     const raw = model.getFloatTensor(layer.weight);
     // Gemm with transB stores [out, in] already; MatMul and plain Gemm store [in, out].
     const W = layer.weightTransposed ? { rows, cols, data: raw } : { rows: cols, cols: rows, data: transposeWeight(raw, rows, cols) };
-    return { ...stats, sensitivity: layerSensitivity(W, { rows: layer.d, cols: layer.d, data: layer.hessian }, { isCancelled: ctx.isCancelled }) };
+    return { ...stats, sensitivity: layerSensitivity(W, { rows: layer.d, cols: layer.d, data: layer.hessian }, { isCancelled: ctx.isCancelled, rows: layer.rows }) };
   } catch (e) {
     if (isCancelledError(e) || ctx.isCancelled()) throw new CancelledError();
     return { ...stats, sensitivityError: e instanceof Error ? e.message : String(e) };

@@ -52,6 +52,7 @@ export function packMatMulNBits(weight: QuantizedWeight, blockSize = nbitsBlockS
   const q = toUnsigned(weight);
   const { rows: N, cols: K, granularity, groupSize } = q.layout;
   if (granularity === 'group' && groupSize !== blockSize) throw new RangeError(`group size ${groupSize} differs from block size ${blockSize}`);
+  const codes = q.codes;
   const kBlocks = Math.ceil(K / blockSize);
   const blobSize = blockSize / 2;
   const B = new Uint8Array(N * kBlocks * blobSize);
@@ -68,10 +69,14 @@ export function packMatMulNBits(weight: QuantizedWeight, blockSize = nbitsBlockS
       if (zp !== 8) allDefault = false;
       zeroPoints[n * zpBytes + (b >> 1)] |= (b & 1) === 0 ? zp : zp << 4;
       const base = (n * kBlocks + b) * blobSize;
-      for (let i = 0; i < blockSize; i++) {
+      const from = n * K + k0;
+      // Full blocks take two codes per byte without bounds checks; only the last block of a row can be short.
+      const full = Math.min(blockSize, K - k0) >> 1;
+      for (let j = 0; j < full; j++) B[base + j] = codes[from + 2 * j] | (codes[from + 2 * j + 1] << 4);
+      for (let i = 2 * full; i < blockSize; i++) {
         const k = k0 + i;
         // Per-tensor and per-channel weights share one scale per row, so the padding uses that zero point.
-        const code = k < K ? q.codes[n * K + k] : zp;
+        const code = k < K ? codes[n * K + k] : zp;
         B[base + (i >> 1)] |= (i & 1) === 0 ? code : code << 4;
       }
     }

@@ -1,5 +1,6 @@
 import { intAttribute, type OnnxModel } from '../OnnxModel';
 import { ElementType, type NodeMessage } from '../onnxMessages';
+import type { ScratchArrays } from '../../quant/ScratchArrays';
 import { transposeWeight } from '../../quant/transposeWeight';
 import type { SkippedRewrite } from './RewriteRecord';
 
@@ -96,9 +97,11 @@ export function findWeightTargets(model: OnnxModel): WeightTargets {
 
 /**
  * The target's weight in our canonical orientation W [out, in] (row-major float32), which the
- * quantization kernels take: a MatMul's [in, out] initializer is transposed.
+ * quantization kernels take: a MatMul's [in, out] initializer is transposed. With `scratch` the
+ * values land in its arrays, valid only until the next call with the same scratch.
  */
-export function canonicalWeight(model: OnnxModel, target: WeightTarget): Float32Array {
-  const stored = model.getFloatTensor(target.weight);
-  return target.transposed ? stored : transposeWeight(stored, target.inFeatures, target.outFeatures);
+export function canonicalWeight(model: OnnxModel, target: WeightTarget, scratch?: ScratchArrays): Float32Array {
+  const n = target.inFeatures * target.outFeatures;
+  const stored = model.getFloatTensor(target.weight, scratch?.float32('stored', n));
+  return target.transposed ? stored : transposeWeight(stored, target.inFeatures, target.outFeatures, scratch?.float32('canonical', n));
 }

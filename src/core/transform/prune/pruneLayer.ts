@@ -2,7 +2,8 @@
  * Pruning one layer: magnitude, N:M or SparseGPT masks on a MatMul/Gemm weight, written as dense
  * zeros, after an optional channel permutation that the producer (or an inserted Gather) undoes.
  */
-import { quadraticTraceOfDifference } from '../../linalg/quadraticTrace';
+import { HessianForm } from '../../linalg/HessianForm';
+import type { MatrixLike } from '../../linalg/Matrix';
 import { Attr, type OnnxModel } from '../../onnx/OnnxModel';
 import { ElementType, type NodeMessage } from '../../onnx/onnxMessages';
 import { canonicalWeight, type NameAllocator, type WeightTarget } from '../../onnx/rewrite';
@@ -197,10 +198,13 @@ export function pruneLayer(model: OnnxModel, target: WeightTarget, job: PruneLay
   } else pruned = magnitude();
   let relativeError: number | null = null;
   if (H) {
-    const energy = quadraticTraceOfDifference(W, undefined, H);
+    const others: MatrixLike[] = [{ ...W, data: pruned }];
+    const withMagnitude = job.secondOrder === true && !job.keepWeights;
+    if (withMagnitude) others.push({ ...W, data: magnitude() });
+    const [energy, error, magnitudeError] = HessianForm.of(H, { rows: job.hessian?.rows }).traces(W, [undefined, ...others], { isCancelled: job.isCancelled });
     if (energy > 0) {
-      relativeError = quadraticTraceOfDifference(W, { ...W, data: pruned }, H) / energy;
-      if (job.secondOrder && !job.keepWeights) magnitudeRelativeError = quadraticTraceOfDifference(W, { ...W, data: magnitude() }, H) / energy;
+      relativeError = error / energy;
+      if (withMagnitude) magnitudeRelativeError = magnitudeError / energy;
     }
   }
   writeWeight(model, target, pruned);

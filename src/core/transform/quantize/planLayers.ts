@@ -57,7 +57,7 @@ export async function planLayers(source: OnnxModel, targets: readonly WeightTarg
       ctx.progress(`measuring ${name}`, 0.35 + (0.65 * done) / targets.length);
       const W = { rows: target.outFeatures, cols: target.inFeatures, data: canonicalWeight(source, target) };
       try {
-        const s = layerSensitivity(W, { rows: W.cols, cols: W.cols, data: h.hessian }, { candidates: QUANT_CANDIDATES, isCancelled: ctx.isCancelled, eigenMaxIterations: 50 });
+        const s = layerSensitivity(W, { rows: W.cols, cols: W.cols, data: h.hessian }, { candidates: QUANT_CANDIDATES, isCancelled: ctx.isCancelled, eigenMaxIterations: 50, rows: h.rows });
         const [row] = planFromSensitivity([{ layer: name, outFeatures: target.outFeatures, sensitivity: s }]);
         const errors = { ...row.errors };
         // Below opset 21 4-bit weights are written as MatMulNBits, whose rows are padded to whole

@@ -9,6 +9,7 @@ import { BLOCKED_DQ_OPSET } from '../../onnx/rewrite/weightOnlyQdq';
 import { findWeightTargets, type WeightTarget } from '../../onnx/rewrite';
 import { schemeOfChoice, type PlanChoice } from '../../quant/mixedPrecisionPlan';
 import type { QuantScheme } from '../../quant/QuantScheme';
+import { ScratchArrays } from '../../quant/ScratchArrays';
 import type { AppliedPlan, LayerReport, QuantizeFormat, QuantizeParams, QuantizeReport, SmoothingReport, WeightRounding } from '../../../protocol/quantizeTypes';
 import type { SkippedRewrite } from '../../../protocol/rewriteTypes';
 import type { MethodKernel, TransformRun } from '../TransformMethod';
@@ -77,6 +78,7 @@ export function quantizeKernel(run: TransformRun<QuantizeParams>, s: QuantizeSet
   const smoothing: SmoothingReport[] = [];
   const threshold = s.outlierThreshold ?? INT8_OUTLIER_THRESHOLD;
   const plan = s.plan;
+  const scratch = new ScratchArrays();
   return {
     targets: plan?.targets,
     skipped: plan?.skipped,
@@ -103,7 +105,7 @@ export function quantizeKernel(run: TransformRun<QuantizeParams>, s: QuantizeSet
         rounding: s.rounding, format: choice ? 'qdq' : s.format, scheme,
         hessian: h?.hessian, calibrationRows: h?.rows, actOrder: s.actOrder, damping: s.damping, accuracyLevel: s.accuracyLevel,
         activation, outliers: outliers?.length ? outliers : undefined,
-        names, isCancelled: run.ctx.isCancelled,
+        names, isCancelled: run.ctx.isCancelled, scratch,
       });
       return { layer: choice ? { ...report, choice } : report };
     },

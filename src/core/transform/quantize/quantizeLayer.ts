@@ -7,11 +7,12 @@ import { nbitsBlockSize } from '../../onnx/rewrite/packMatMulNBits';
 import { rewriteStaticW8A8, type ActivationQdq } from '../../onnx/rewrite/staticW8A8';
 import { BLOCKED_DQ_OPSET, qdqSupports, rewriteWeightOnlyQdq } from '../../onnx/rewrite/weightOnlyQdq';
 import type { MatrixLike } from '../../linalg/Matrix';
-import { quadraticTraceOfDifference } from '../../linalg/quadraticTrace';
+import { HessianForm } from '../../linalg/HessianForm';
 import { dequantize } from '../../quant/dequantize';
 import { gptq } from '../../quant/gptq';
 import type { QuantizedWeight, QuantScheme } from '../../quant/QuantScheme';
-import { quantizeRtn } from '../../quant/rtn';
+import { quantizeRtn, quantizeRtnMeasured } from '../../quant/rtn';
+import type { ScratchArrays } from '../../quant/ScratchArrays';
 import type { LayerReport, QuantizeFormat, WeightRounding } from '../../../protocol/quantizeTypes';
 
 /** An activation's static quantization: its scale and uint8 zero point, and the shared Q/DQ pairs. */
@@ -40,6 +41,8 @@ export interface LayerJob {
   readonly accuracyLevel?: number;
   readonly names: NameAllocator;
   readonly isCancelled: () => boolean;
+  /** Working arrays reused between the layers of one job (see {@link ScratchArrays}). */
+  readonly scratch?: ScratchArrays;
 }
 
 function sqnrDb(w: Float32Array, q: Float32Array): number | null {
@@ -48,7 +51,19 @@ function sqnrDb(w: Float32Array, q: Float32Array): number | null {
     s += w[i] * w[i];
     e += (w[i] - q[i]) ** 2;
   }
-  return e > 0 ? 10 * Math.log10(s / e) : null;
+  return sqnrOf(s, e);
+}
+
+function sqnrOf(signal: number, noise: number): number | null {
+  return noise > 0 ? 10 * Math.log10(signal / noise) : null;
+}
+
+/**
+ * Whether the rewrite stores the codes array itself rather than a transposed, shifted or packed
+ * copy: an 8-bit container of a weight already stored [out, in]. Such codes must not be scratch.
+ */
+function keepsCodes(format: QuantizeFormat, target: WeightTarget): boolean {
+  return target.transposed && (format === 'qdq' || format === 'static');
 }
 
 /**
@@ -105,9 +120,12 @@ function subHessian(H: MatrixLike, idx: readonly number[]): MatrixLike {
  * rounded, so ΔW is zero in the outlier columns.
  */
 export function quantizeLayer(model: OnnxModel, target: WeightTarget, job: LayerJob): LayerReport {
-  const W = { rows: target.outFeatures, cols: target.inFeatures, data: canonicalWeight(model, target) };
+  // The decomposition keeps slices of W in the model, so only the plain path reads into scratch.
+  const scratch = job.outliers?.length ? undefined : job.scratch;
+  const W = { rows: target.outFeatures, cols: target.inFeatures, data: canonicalWeight(model, target, scratch) };
   const H = job.hessian === undefined ? undefined : { rows: W.cols, cols: W.cols, data: job.hessian };
-  let deq: Float32Array;
+  let deq: Float32Array | undefined;
+  let sqnr: number | null;
   let rtnDeq: (() => Float32Array) | undefined;
   let record: RewriteRecord;
   if (job.outliers?.length) {
@@ -126,21 +144,34 @@ export function quantizeLayer(model: OnnxModel, target: WeightTarget, job: Layer
       return full;
     };
     deq = spread(dequantize(qRegular));
+    sqnr = sqnrDb(W.data, deq);
     if (job.rounding === 'gptq') rtnDeq = () => spread(dequantize(quantizeRtn(takeColumns(W, regular), job.scheme)));
+  } else if (job.rounding === 'rtn') {
+    // RTN sums the weight SQNR while it rounds; the dequantized copy is only made for the layer error under H.
+    const n = W.rows * W.cols;
+    const codes = scratch && !keepsCodes(job.format, target) ? scratch.codes(n, job.scheme.symmetric) : undefined;
+    const m = quantizeRtnMeasured(W, job.scheme, { codes });
+    sqnr = sqnrOf(m.signal, m.noise);
+    if (H) deq = dequantize(m.weight, scratch?.float32('dequantized', n));
+    record = write(model, target, m.weight, job);
   } else {
     const q = round(W, H, job, target.layer);
-    deq = dequantize(q);
-    if (job.rounding === 'gptq') rtnDeq = () => dequantize(quantizeRtn(W, job.scheme));
+    deq = dequantize(q, scratch?.float32('dequantized', W.rows * W.cols));
+    sqnr = sqnrDb(W.data, deq);
+    rtnDeq = () => dequantize(quantizeRtn(W, job.scheme));
     record = write(model, target, q, job);
   }
   let relativeError: number | null = null;
   let rtnRelativeError: number | null = null;
-  if (H) {
-    const energy = quadraticTraceOfDifference(W, undefined, H);
+  if (H && deq) {
+    // The output energy, the layer's error and GPTQ's RTN baseline in one sweep of H (or of its factor).
+    const others: MatrixLike[] = [{ ...W, data: deq }];
+    if (rtnDeq) others.push({ ...W, data: rtnDeq() });
+    const [energy, error, rtnError] = HessianForm.of(H, { rows: job.calibrationRows }).traces(W, [undefined, ...others], { isCancelled: job.isCancelled });
     if (energy > 0) {
-      relativeError = quadraticTraceOfDifference(W, { ...W, data: deq }, H) / energy;
-      if (rtnDeq) rtnRelativeError = quadraticTraceOfDifference(W, { ...W, data: rtnDeq() }, H) / energy;
+      relativeError = error / energy;
+      if (rtnDeq) rtnRelativeError = rtnError / energy;
     }
   }
-  return { ...record, inFeatures: W.cols, outFeatures: W.rows, relativeError, rtnRelativeError, calibrationRows: H ? job.calibrationRows ?? null : null, sqnrDb: sqnrDb(W.data, deq), bitsPerWeight: (record.afterBytes * 8) / record.weights };
+  return { ...record, inFeatures: W.cols, outFeatures: W.rows, relativeError, rtnRelativeError, calibrationRows: H ? job.calibrationRows ?? null : null, sqnrDb: sqnr, bitsPerWeight: (record.afterBytes * 8) / record.weights };
 }

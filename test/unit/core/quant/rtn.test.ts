@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fixture } from '../../support/paths';
 import {
-  dequantize, layoutFor, quantizeRtn, toUnsigned, quantizeValue, quantParams, roundHalfEven, saturate, toInOutLayout,
+  dequantize, layoutFor, quantizeRtn, quantizeRtnMeasured, toUnsigned, quantizeValue, quantParams, roundHalfEven, saturate, toInOutLayout,
   transposeWeight, type QuantBits, type QuantScheme,
 } from '../../../../src/core/quant';
+import { seededRandom } from '../../../../src/core/random/seededRandom';
 
 const w = (rows: number, cols: number, values: number[]) => ({ rows, cols, data: Float32Array.from(values) });
 
@@ -143,4 +144,53 @@ test('matches the numpy reference bit for bit (codes, float32 scales, zero point
     assert.deepEqual(Array.from(q.zeroPoints), c.zeroPoints, `${label}: zero points`);
     assert.deepEqual(Array.from(q.codes), c.codes, `${label}: codes`);
   }
+});
+
+test('the fused RTN loop gives quantizeValue\'s code for every element, ties and odd zero points included', () => {
+  const rnd = seededRandom(17);
+  const rows = 7, cols = 300;
+  // Half-integers times a power-of-two scale put many values exactly on ties; NaN and a zero group test the edges.
+  const data = Float32Array.from({ length: rows * cols }, (_, i) => (i % 3 === 0 ? Math.round(rnd() * 40 - 20) / 2 : rnd() * 2 - 1) * (i % 5 === 0 ? 8 : 1));
+  data[11] = NaN;
+  data.fill(0, cols, cols + 128);
+  for (const scheme of [
+    { bits: 8, symmetric: true, granularity: 'channel' }, { bits: 4, symmetric: false, granularity: 'group', groupSize: 128 },
+    { bits: 4, symmetric: true, granularity: 'group', groupSize: 64 }, { bits: 3, symmetric: false, granularity: 'channel' },
+    { bits: 8, symmetric: false, granularity: 'tensor' },
+  ] as QuantScheme[]) {
+    const W = { rows, cols, data };
+    const q = quantizeRtn(W, scheme);
+    const { layout } = q;
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        const s = layout.granularity === 'tensor' ? 0 : r * layout.groupsPerRow + Math.floor(c / layout.groupSize);
+        assert.equal(q.codes[r * cols + c], quantizeValue(data[r * cols + c], q.scales[s], q.zeroPoints[s], layout.qmin, layout.qmax), `${JSON.stringify(scheme)} at ${r},${c}`);
+      }
+    }
+    // Into a given array and with the SQNR sums: the same codes, and the sums of a separate pass over dequantize().
+    const into = scheme.symmetric ? new Int8Array(rows * cols) : new Uint8Array(rows * cols);
+    const m = quantizeRtnMeasured({ rows, cols, data: data.map((v) => (Number.isNaN(v) ? 0 : v)) }, scheme, { codes: into });
+    assert.equal(m.weight.codes, into);
+    const clean = data.map((v) => (Number.isNaN(v) ? 0 : v));
+    const deq = dequantize(m.weight, new Float32Array(rows * cols));
+    let signal = 0, noise = 0;
+    for (let i = 0; i < clean.length; i++) {
+      signal += clean[i] * clean[i];
+      noise += (clean[i] - deq[i]) ** 2;
+    }
+    assert.equal(m.signal, signal);
+    assert.equal(m.noise, noise);
+  }
+});
+
+test('toUnsigned shifts signed codes of any alignment and length', () => {
+  const backing = new Int8Array(23);
+  for (let i = 0; i < backing.length; i++) backing[i] = (i % 16) - 8;
+  for (const offset of [0, 1, 3]) {
+    const codes = backing.subarray(offset);
+    const q = { layout: layoutFor({ bits: 4, symmetric: true, granularity: 'tensor' }, 1, codes.length), codes, scales: Float32Array.of(1), zeroPoints: Int8Array.of(0) };
+    assert.deepEqual(Array.from(toUnsigned(q).codes), Array.from(codes, (v) => v + 8));
+  }
+  const q8 = { layout: layoutFor({ bits: 8, symmetric: true, granularity: 'tensor' }, 1, 9), codes: Int8Array.of(-128, -1, 0, 1, 127, -2, 5, -100, 100), scales: Float32Array.of(1), zeroPoints: Int8Array.of(0) };
+  assert.deepEqual(Array.from(toUnsigned(q8).codes), [0, 127, 128, 129, 255, 126, 133, 28, 228]);
 });
