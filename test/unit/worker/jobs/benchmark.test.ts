@@ -129,12 +129,11 @@ test('a weight-only QDQ profile dominated by DequantizeLinear gets the QDQ verdi
 
 test('cancellation stops within a run or two; the time budget cuts rounds short', async () => {
   let calls = 0;
-  const t0 = performance.now();
+  // 100,000 runs would outlast the test's timeout: the rejection itself shows the job stopped.
   await assert.rejects(
     benchmarkModels({ models: [TINY, INT8], runs: 100000, warmup: 0, profile: false }, { isCancelled: () => ++calls > 20, progress: () => undefined }),
     CancelledError,
   );
-  assert.ok(performance.now() - t0 < 10000);
   const r = await benchmarkModels({ models: [TINY], runs: 1_000_000, warmup: 0, profile: false, timeBudgetMs: 50 }, QUIET_JOB);
   assert.ok(r.settings.rounds < 1_000_000 && r.settings.rounds >= 1);
   assert.equal(r.models[0].samples.length, r.settings.rounds);
