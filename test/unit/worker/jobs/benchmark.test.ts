@@ -127,7 +127,7 @@ test('a weight-only QDQ profile dominated by DequantizeLinear gets the QDQ verdi
   assert.ok(fused.some((x) => x.includes('fused DequantizeLinear→MatMul into MatMulNBits')), fused.join('\n'));
 });
 
-test('cancellation stops within a run or two; the time budget cuts rounds short', async () => {
+test('cancellation stops within a run or two; the time budget cuts rounds short', { timeout: 60_000 }, async () => {
   let calls = 0;
   // 100,000 runs would outlast the test's timeout: the rejection itself shows the job stopped.
   await assert.rejects(
