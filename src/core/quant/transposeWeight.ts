@@ -18,7 +18,10 @@ export function transposeWeight<T extends Float32Array | Float64Array | Int8Arra
   return out;
 }
 
-/** out = dataᵀ for a row-major [rows, cols] `data` of bytes, in tiles small enough for the L1 cache. */
+/**
+ * out = dataᵀ for a row-major [rows, cols] `data` of bytes, in tiles small enough for the L1 cache.
+ * {@link tile32} repeats this loop on purpose: one function per array kind keeps each loop monomorphic.
+ */
 function tile8(data: Uint8Array, out: Uint8Array, rows: number, cols: number): void {
   const T = 64;
   for (let i0 = 0; i0 < rows; i0 += T) {

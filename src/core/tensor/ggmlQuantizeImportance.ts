@@ -16,6 +16,20 @@ import { GROUP_MAX_EPS, makeQkx2Quants, makeQpQuants, makeQxQuants } from './ggm
 export type ImportanceQuantizer = (x: Float32Array, blocks: number, out: Uint8Array, importance: Float32Array) => void;
 
 const f = Math.fround;
+
+/**
+ * ggml's weights of a block's n values, w_l = imp_l · √(σ² + x_l²), in float32 as its C code
+ * computes them; returns their float32 sum, which the k-quants' scale search needs.
+ */
+function importanceWeights(w: Float32Array, n: number, importance: Float32Array, at: number, x: Float32Array, p: number, sigma2: number): number {
+  let sum = 0;
+  for (let l = 0; l < n; l++) {
+    const v = x[p + l];
+    w[l] = f(importance[at + l] * f(Math.sqrt(f(sigma2 + f(v * v)))));
+    sum = f(sum + w[l]);
+  }
+  return sum;
+}
 const QK_K = 256;
 
 /** Σ x² over `x[p .. p+n)` in float32, in order. */
@@ -51,13 +65,7 @@ function affineImportance(nmax: number, typeSize: number, pack: (L: Uint8Array, 
         const o = (first + i) * typeSize;
         const sigma2 = f(f(2 * sumSquares(x, p, QK_K)) / QK_K);
         for (let j = 0; j < 8; j++) {
-          let sumw = 0;
-          for (let l = 0; l < 32; l++) {
-            const v = x[p + 32 * j + l];
-            w[l] = f(importance[QK_K * i + 32 * j + l] * f(Math.sqrt(f(sigma2 + f(v * v)))));
-            sumw = f(sumw + w[l]);
-          }
-          sw[j] = sumw;
+          sw[j] = importanceWeights(w, 32, importance, QK_K * i + 32 * j, x, p + 32 * j, sigma2);
           // make_qkx3_quants with weights is make_qkx2_quants' loop with ggml's imatrix settings.
           scales[j] = makeQkx2Quants(32, nmax, x, p + 32 * j, w, L, 32 * j, mins, j, laux, f(-0.9), f(0.05), 36, false);
         }
@@ -119,13 +127,7 @@ export const quantizeQ3_KImportance: ImportanceQuantizer = (x, blocks, out, impo
       const o = (first + i) * 110;
       const sigma2 = f(f(2 * sumSquares(x, p, QK_K)) / QK_K);
       for (let j = 0; j < 16; j++) {
-        let sumw = 0;
-        for (let l = 0; l < 16; l++) {
-          const v = x[p + 16 * j + l];
-          w[l] = f(importance[QK_K * i + 16 * j + l] * f(Math.sqrt(f(sigma2 + f(v * v)))));
-          sumw = f(sumw + w[l]);
-        }
-        sw[j] = sumw;
+        sw[j] = importanceWeights(w, 16, importance, QK_K * i + 16 * j, x, p + 16 * j, sigma2);
         scales[j] = makeQxQuants(16, 4, x, p + 16 * j, L, 16 * j, w, 0);
       }
       const sc = o + 96;
@@ -152,7 +154,7 @@ export const quantizeQ4_0Importance: ImportanceQuantizer = (x, blocks, out, impo
     for (let ib = 0; ib < perRow; ib++) {
       const p = start + 32 * ib;
       const o = (first + ib) * 18;
-      for (let j = 0; j < 32; j++) w[j] = f(importance[32 * ib + j] * f(Math.sqrt(f(sigma2 + f(x[p + j] * x[p + j])))));
+      importanceWeights(w, 32, importance, 32 * ib, x, p, sigma2);
       putHalf(out, o, makeQxQuants(32, 8, x, p, L, 0, w, 0));
       for (let j = 0; j < 16; j++) out[o + 2 + j] = L[j] | (L[j + 16] << 4);
     }
@@ -169,7 +171,7 @@ export const quantizeQ5_0Importance: ImportanceQuantizer = (x, blocks, out, impo
     for (let ib = 0; ib < perRow; ib++) {
       const p = start + 32 * ib;
       const o = (first + ib) * 22;
-      for (let j = 0; j < 32; j++) w[j] = f(importance[32 * ib + j] * f(Math.sqrt(f(sigma2 + f(x[p + j] * x[p + j])))));
+      importanceWeights(w, 32, importance, 32 * ib, x, p, sigma2);
       putHalf(out, o, makeQxQuants(32, 16, x, p, L, 0, w, 0));
       let qh = 0;
       for (let j = 0; j < 16; j++) {
@@ -200,7 +202,7 @@ function affineLegacyImportance(five: boolean): ImportanceQuantizer {
       for (let ib = 0; ib < perRow; ib++) {
         const p = start + 32 * ib;
         const o = (first + ib) * size;
-        for (let j = 0; j < 32; j++) w[j] = f(importance[32 * ib + j] * f(Math.sqrt(f(sigma2 + f(x[p + j] * x[p + j])))));
+        importanceWeights(w, 32, importance, 32 * ib, x, p, sigma2);
         const d = makeQkx2Quants(32, five ? 31 : 15, x, p, w, L, 0, min, 0, laux, f(-0.9), f(0.05), 36, false);
         putHalf(out, o, d);
         putHalf(out, o + 2, -min[0]);
