@@ -32,7 +32,7 @@ export function memoryCapFromArgv(argv: readonly string[]): number | undefined {
 export function jobMemoryLimit(ctx: Pick<JobContext, 'memoryCapBytes'>, ram: number = totalmem()): MemoryLimit {
   const share = Math.floor(ram * RAM_SHARE);
   const cap = ctx.memoryCapBytes;
-  if (cap !== undefined && cap < share) return { bytes: cap, origin: 'the worker memory cap (quantscope.worker.maxMemoryMB)' };
+  if (cap !== undefined && cap < share) return { bytes: cap, origin: "the worker's memory cap, quantscope.worker.maxMemoryMB" };
   return { bytes: share, origin: "80% of this machine's memory" };
 }
 
