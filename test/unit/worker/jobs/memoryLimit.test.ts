@@ -60,6 +60,7 @@ test('an export whose decoder build would exceed the cap is refused before it st
   const refused = await exportDecoder({ path: folder }, { ...QUIET_JOB, progress: () => progressed++, memoryCapBytes: cap }).then(() => undefined, (e: unknown) => e);
   assert.ok(isFormatError(refused), `a format error, got ${String(refused)}`);
   const message = (refused as Error).message;
+  console.log(message);
   assert.ok(message.includes(`needs about ${formatBytes(need)} of memory`), message);
   assert.ok(message.includes(`more than the ${formatBytes(cap)} available (the worker's memory cap, quantscope.worker.maxMemoryMB)`), message);
   // Only the first report ("reading the checkpoint") came: no tensor was built.
