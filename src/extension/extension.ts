@@ -47,11 +47,17 @@ export function activate(context: vscode.ExtensionContext): QuantscopeApi {
   const log = vscode.window.createOutputChannel('Quantscope', { log: true });
   context.subscriptions.push(log);
   setWebviewMessageLog(log);
-  const worker = new WorkerClient(path.join(context.extensionPath, 'dist', 'worker.js'), log, (crash) => {
-    void vscode.window.showWarningMessage(crashMessage(crash), 'Show Log').then((choice) => {
-      if (choice) log.show();
-    });
-  });
+  const worker = new WorkerClient(
+    path.join(context.extensionPath, 'dist', 'worker.js'),
+    log,
+    (crash) => {
+      void vscode.window.showWarningMessage(crashMessage(crash), 'Show Log').then((choice) => {
+        if (choice) log.show();
+      });
+    },
+    // Read at each start: a changed cap applies from the next worker (Restart Worker, or a crash).
+    () => ({ maxMemoryMB: vscode.workspace.getConfiguration('quantscope').get<number>('worker.maxMemoryMB', 0) }),
+  );
   context.subscriptions.push(worker);
 
   const profiles = new ProfileService(context, worker, log);

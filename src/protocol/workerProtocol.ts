@@ -27,6 +27,28 @@ export interface PingResult {
   readonly uptimeMs: number;
 }
 
+/** Parameters of `memoryUsage`. */
+export interface MemoryUsageParams {
+  /** Run a full garbage collection first, when the worker was started with `--expose-gc`. */
+  readonly collect?: boolean;
+}
+
+/** What `memoryUsage` returns: the worker's own figures, in bytes. */
+export interface WorkerMemory {
+  readonly rss: number;
+  readonly heapUsed: number;
+  readonly heapTotal: number;
+  /** The JavaScript heap's limit (what `--max-old-space-size` set, plus the young generation). */
+  readonly heapLimit: number;
+  /** Memory outside the JavaScript heap: array buffers (tensor data) and native objects. */
+  readonly external: number;
+  readonly arrayBuffers: number;
+  /** The cap the worker's jobs account their big buffers against, when one was given. */
+  readonly jobLimit?: number;
+  /** True when a garbage collection ran before the figures were taken. */
+  readonly collected: boolean;
+}
+
 /** A progress report for a long request, tied to the request by `token`. */
 export interface ProgressParams {
   readonly token: string;
@@ -197,6 +219,8 @@ export type FindingsResult =
 /** The requests the worker answers, by JSON-RPC method name. */
 export interface WorkerRequests {
   readonly ping: { readonly params: Record<string, never>; readonly result: PingResult };
+  /** The worker's memory figures, for the soak bench and memory tests. */
+  readonly memoryUsage: { readonly params: MemoryUsageParams; readonly result: WorkerMemory };
   readonly inspect: { readonly params: InspectParams; readonly result: ModelSummary };
   /** The model as `quantscope-model` text, for the text view and the diff. */
   readonly modelText: { readonly params: InspectParams; readonly result: { readonly text: string } };

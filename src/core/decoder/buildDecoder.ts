@@ -18,6 +18,8 @@ const MASKED = -3.4028234663852886e38;
 export interface BuildDecoderOptions {
   /** Memory the build may use; larger models are refused before any weight is read. Default: 80% of RAM. */
   readonly memoryLimitBytes?: number;
+  /** Where {@link memoryLimitBytes} comes from, named in the refusal (default: 80% of RAM). */
+  readonly memoryLimitOrigin?: string;
   /** Called after each tensor is written, with the count done and the total. */
   readonly onProgress?: (done: number, total: number, tensor: string) => void;
 }
@@ -227,8 +229,9 @@ export async function buildDecoder(source: DecoderSource, options: BuildDecoderO
   const limit = options.memoryLimitBytes ?? Math.floor(totalmem() * 0.8);
   const need = decoderBuildBytes(source);
   if (need > limit) {
+    const origin = options.memoryLimitBytes === undefined ? '' : options.memoryLimitOrigin ? ` (${options.memoryLimitOrigin})` : '';
     throw new FormatError(
-      `building this ${source.config.modelType} decoder needs about ${formatBytes(need)} of memory (its weights take ${formatBytes(source.float32Bytes)} as float32), more than the ${formatBytes(limit)} available`,
+      `building this ${source.config.modelType} decoder needs about ${formatBytes(need)} of memory (its weights take ${formatBytes(source.float32Bytes)} as float32), more than the ${formatBytes(limit)} available${origin}`,
       { format: 'decoder' },
     );
   }

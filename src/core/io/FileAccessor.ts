@@ -37,6 +37,14 @@ class HandlePool {
     await (await h).close().catch(() => undefined);
   }
 
+  /** Closes every handle no read is using; the next read of such a file opens it again. */
+  async closeIdle(): Promise<number> {
+    const idle = [...this.handles].filter(([path]) => !this.users.has(path));
+    for (const [path] of idle) this.handles.delete(path);
+    await Promise.all(idle.map(async ([, h]) => (await h.catch(() => undefined))?.close().catch(() => undefined)));
+    return idle.length;
+  }
+
   private async evict(): Promise<void> {
     for (const [path, h] of this.handles) {
       if (this.handles.size <= MAX_OPEN_HANDLES) return;
@@ -48,6 +56,16 @@ class HandlePool {
 }
 
 const pool = new HandlePool();
+
+/**
+ * Closes the shared handles that no read is using, and returns how many. The pool keeps up to
+ * {@link MAX_OPEN_HANDLES} files open between reads; a long-lived process (the worker) calls this
+ * once no job runs, so a model the user has finished with is not held open (on disk after its
+ * deletion, or locked) until 16 other files push it out.
+ */
+export function closeIdleFiles(): Promise<number> {
+  return pool.closeIdle();
+}
 
 /**
  * Positioned, bounds-checked reads from one file. Readers never load a whole checkpoint: they

@@ -26,6 +26,32 @@ export interface RequestOptions {
   readonly onProgress?: (message: string, fraction?: number) => void;
 }
 
+/** How a worker process is started; read at each start, so a changed setting applies to the next worker. */
+export interface WorkerLaunch {
+  /** The worker's memory cap in MiB (`quantscope.worker.maxMemoryMB`); 0 or absent: none. */
+  readonly maxMemoryMB?: number;
+  /** More Node flags (a bench's `--expose-gc`). */
+  readonly nodeFlags?: readonly string[];
+}
+
+/** The worker's marker of its memory cap; the worker parses it (see `memoryLimit.ts`). */
+const MAX_MEMORY_ARG = '--max-memory-mb=';
+
+/**
+ * The arguments and Node flags of a worker started with `launch`. The cap goes to V8 as
+ * `--max-old-space-size`, which bounds the JavaScript heap only; tensor data lives in array
+ * buffers outside it, so the worker is also told the cap and its jobs account their big buffers
+ * against it before they start.
+ */
+export function workerLaunchArgs(launch: WorkerLaunch): { args: string[]; execArgv: string[] } {
+  const mb = launch.maxMemoryMB;
+  const capped = mb !== undefined && Number.isInteger(mb) && mb > 0;
+  return {
+    args: capped ? [`${MAX_MEMORY_ARG}${mb}`] : [],
+    execArgv: [...(capped ? [`--max-old-space-size=${mb}`] : []), ...(launch.nodeFlags ?? [])],
+  };
+}
+
 /** An error answered by the worker, with whose fault it was. */
 export class WorkerRequestError extends Error {
   constructor(message: string, readonly kind: WorkerErrorData['kind'] | 'crashed') {
@@ -54,6 +80,7 @@ export function crashMessage(crash: WorkerCrash): string {
 /** What a request's method is called in messages. */
 const JOB_KINDS: Readonly<Record<WorkerMethod, string>> = {
   ping: 'ping',
+  memoryUsage: 'memory report',
   inspect: 'listing',
   modelText: 'text view',
   profileWeights: 'profile',
@@ -114,8 +141,14 @@ export class WorkerClient {
    * @param workerPath the worker bundle (`dist/worker.js`)
    * @param log where worker output and lifecycle events go
    * @param onCrash told, after cleanup, when the worker dies without being asked to
+   * @param launch how to start each worker process (read at every start)
    */
-  constructor(private readonly workerPath: string, private readonly log: WorkerLog, private readonly onCrash: (crash: WorkerCrash) => void = () => undefined) {}
+  constructor(
+    private readonly workerPath: string,
+    private readonly log: WorkerLog,
+    private readonly onCrash: (crash: WorkerCrash) => void = () => undefined,
+    private readonly launch: () => WorkerLaunch = () => ({}),
+  ) {}
 
   /** The running worker's process id, or undefined when none is running. */
   get pid(): number | undefined {
@@ -202,11 +235,12 @@ export class WorkerClient {
   private ensureStarted(): RunningWorker {
     if (this.disposed) throw new WorkerRequestError('the Quantscope worker client was shut down', 'crashed');
     if (this.worker && !this.worker.gone) return this.worker;
-    const child = fork(this.workerPath, [], {
+    const { args, execArgv } = workerLaunchArgs(this.launch());
+    const child = fork(this.workerPath, args, {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       // Inside desktop VS Code process.execPath is Electron; this makes it behave as plain Node.
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-      execArgv: [],
+      execArgv,
     });
     child.stdout?.on('data', (d: Buffer) => this.log.info(`[worker] ${d.toString().trimEnd()}`));
     child.stderr?.on('data', (d: Buffer) => this.log.warn(`[worker] ${d.toString().trimEnd()}`));

@@ -4,6 +4,7 @@
  */
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter, ResponseError, type CancellationToken } from 'vscode-jsonrpc/node';
 import { isFormatError } from '../../core/FormatError';
+import { closeIdleFiles } from '../../core/io/FileAccessor';
 import { observeOwnedFiles } from '../../core/io/ownedFiles';
 import { WorkerErrorCode, type WorkerErrorData, type WorkerMethod, type WorkerNotifications, type WorkerRequests } from '../../protocol/workerProtocol';
 import { CancelledError, type JobContext } from '../jobs/JobContext';
@@ -19,6 +20,7 @@ import { quantizeModel } from '../jobs/quantize';
 import { profileWeights } from '../jobs/profileWeights';
 import { modelFindings } from '../jobs/modelFindings';
 import { ProfileStore } from '../jobs/ProfileStore';
+import { memoryCapFromArgv } from '../jobs/memoryLimit';
 import { WorkerService } from './WorkerService';
 
 if (!process.send) {
@@ -27,7 +29,8 @@ if (!process.send) {
 }
 
 const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
-const service = new WorkerService();
+const memoryCapBytes = memoryCapFromArgv(process.argv.slice(2));
+const service = new WorkerService(memoryCapBytes);
 // Profiles stay here after they are computed, so findings are derived next to them.
 const profiles = new ProfileStore();
 
@@ -53,6 +56,9 @@ observeOwnedFiles({
   release: (path) => notify('ownedFile', { path, owned: false }),
 });
 
+/** Jobs running now: the shared file handles are closed when the last one ends. */
+let running = 0;
+
 /** Registers a typed handler; errors become JSON-RPC errors whose `data.kind` says whose fault it was. */
 function handle<M extends WorkerMethod>(
   method: M,
@@ -66,7 +72,9 @@ function handle<M extends WorkerMethod>(
         if (progressToken) notify('progress', { token: progressToken, message, ...(fraction === undefined ? {} : { fraction }) });
       },
       log: (level, message) => notify('log', { level, message }),
+      ...(memoryCapBytes === undefined ? {} : { memoryCapBytes }),
     };
+    running++;
     try {
       return await run(params, ctx);
     } catch (e) {
@@ -77,11 +85,15 @@ function handle<M extends WorkerMethod>(
       const message = e instanceof Error ? e.message : String(e);
       notify('log', { level: 'error', message: e instanceof Error && e.stack ? e.stack : message });
       return new ResponseError<WorkerErrorData>(WorkerErrorCode.internal, message, { kind: 'internal' });
+    } finally {
+      // Between jobs no file needs to stay open: a model the user closed or deleted is let go.
+      if (--running === 0) await closeIdleFiles();
     }
   });
 }
 
 handle('ping', () => service.ping());
+handle('memoryUsage', (params) => service.memoryUsage(params));
 handle('inspect', (params, ctx) => service.inspect(params, ctx));
 handle('modelText', (params) => service.modelText(params));
 handle('profileWeights', async ({ keepAs, ...params }, ctx) => {

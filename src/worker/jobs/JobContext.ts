@@ -8,6 +8,8 @@ export interface JobContext {
   readonly progress: (message: string, fraction?: number) => void;
   /** Writes to the user's log (the worker log in VS Code); absent where nobody reads one. */
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** The worker's memory cap in bytes (`--max-memory-mb`); jobs refuse work whose buffers would exceed it. */
+  readonly memoryCapBytes?: number;
 }
 
 /** Thrown by a job that noticed it was cancelled: the engine's own, so kernels and jobs throw one class. */

@@ -14,6 +14,7 @@ import type { ExportParams, ExportReport } from '../../protocol/exportTypes';
 import { openSession, runtimeVersion } from '../ort';
 import { ownOutput, removeOutput } from './finishTransform';
 import { CancelledError, throwIfCancelled, type JobContext } from './JobContext';
+import { decoderMemoryLimit } from './memoryLimit';
 import { decoderOutputBase } from './modelInput';
 
 /** `base` if no file (nor its data file) has that name, else `stem-1.onnx`, `stem-2.onnx`, … */
@@ -43,6 +44,7 @@ export async function exportDecoder(params: ExportParams, ctx: JobContext): Prom
   const release = await ownOutput(output);
   try {
     const model = await buildDecoder(source, {
+      ...decoderMemoryLimit(ctx),
       onProgress: (done, total, tensor) => {
         throwIfCancelled(ctx);
         ctx.progress(`building ${tensor}`, (0.7 * done) / total);

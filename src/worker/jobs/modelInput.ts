@@ -13,6 +13,7 @@ import { FileAccessor } from '../../core/io/FileAccessor';
 import { sniffFormat } from '../../core/formats/registry';
 import type { DecoderGraphInfo } from '../../protocol/exportTypes';
 import { CancelledError, throwIfCancelled, type JobContext } from './JobContext';
+import { decoderMemoryLimit } from './memoryLimit';
 
 /** Bumped when the builder's output changes, so older cached graphs are rebuilt. */
 const CACHE_VERSION = 1;
@@ -169,6 +170,7 @@ async function buildCache(source: DecoderSource, cache: string, ctx: JobContext)
   const t0 = performance.now();
   const sources = await stamps(source.files, sourceFolder(source));
   const model = await buildDecoder(source, {
+    ...decoderMemoryLimit(ctx),
     onProgress: (done, total, tensor) => {
       throwIfCancelled(ctx);
       ctx.progress(`building the decoder graph: ${tensor}`, (0.9 * done) / total);
