@@ -93,6 +93,8 @@ export async function loadTokenizer(tokenizerPath: string): Promise<TextTokenize
     throw new FormatError(`${name} uses the tokenizer model ${modelType ? `"${modelType}"` : 'without a type'}; supported: ${SUPPORTED_TOKENIZER_MODELS.join(', ')}`);
   }
   if (!isRecord(model.vocab) && !Array.isArray(model.vocab)) throw new FormatError(`${name}: the ${modelType} model has no vocabulary`);
+  // The port passes any unknown token through as the token text, so an object would come out as `[object Object]`.
+  if (model.unk_token !== undefined && model.unk_token !== null && typeof model.unk_token !== 'string') throw new FormatError(`${name}: the model's "unk_token" must be a string`);
 
   if (Array.isArray(json.added_tokens)) {
     json.added_tokens.forEach((t: unknown, i) => {
