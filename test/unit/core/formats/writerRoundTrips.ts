@@ -4,7 +4,7 @@
  * one file runs every fuzz test at one size.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Checkpoint } from '../../../../src/core/formats/Checkpoint';
@@ -13,6 +13,7 @@ import { readGgufEntries } from '../../../../src/core/formats/gguf/readGgufEntri
 import { alignmentEntry, writeGguf, type GgufTensorOut } from '../../../../src/core/formats/gguf/writeGguf';
 import { openCheckpoint } from '../../../../src/core/formats/registry';
 import { littleEndianBytes, writeSafetensors, type SafetensorsTensor } from '../../../../src/core/formats/safetensors/safetensorsWriter';
+import { writeSafetensorsShards } from '../../../../src/core/formats/safetensors/writeSafetensorsShards';
 import { FileAccessor } from '../../../../src/core/io/FileAccessor';
 import { OnnxModel } from '../../../../src/core/onnx/OnnxModel';
 import { ElementType } from '../../../../src/core/onnx/onnxMessages';
@@ -82,10 +83,10 @@ const SAFETENSORS_DTYPES: readonly [DType, number][] = [
   ['I64', 8], ['I32', 4], ['I16', 2], ['I8', 1], ['U64', 8], ['U32', 4], ['U16', 2], ['U8', 1], ['BOOL', 1],
 ];
 
-async function safetensorsCase(draw: Draw, target: string): Promise<void> {
+/** Random tensors with distinct names, half of them produced lazily the way the exporters hand them over. */
+function safetensorsTensors(draw: Draw, count: number): SafetensorsTensor[] {
   const names = new Set<string>();
   const tensors: SafetensorsTensor[] = [];
-  const count = draw.int(7);
   while (tensors.length < count) {
     const name = draw.name();
     if (names.has(name) || name === '__metadata__') continue;
@@ -94,17 +95,13 @@ async function safetensorsCase(draw: Draw, target: string): Promise<void> {
     const shape = draw.shape(4, 6);
     const bytes = draw.bytes(shape.reduce((a, b) => a * b, 1) * size);
     if (dtype === 'BOOL') for (let i = 0; i < bytes.length; i++) bytes[i] &= 1;
-    // Half the tensors are produced lazily, the way the exporters hand them over.
     tensors.push({ name, dtype, shape, data: draw.int(2) === 0 ? bytes : () => bytes });
   }
-  const metadata: Record<string, string> = {};
-  for (let i = draw.int(4); i > 0; i--) metadata[draw.name()] = draw.name();
-  const withMetadata = draw.int(3) !== 0;
-  await writeSafetensors(target, tensors, withMetadata ? { metadata } : {});
+  return tensors;
+}
 
-  const back = await openCheckpoint(target);
-  assert.equal(back.format, 'safetensors');
-  assert.deepEqual(back.metadata, withMetadata ? metadata : {});
+/** Checks that every tensor of `tensors` is in `back` with its dtype, shape and bytes. */
+async function sameTensors(back: Checkpoint, tensors: readonly SafetensorsTensor[]): Promise<void> {
   const read = byName(back);
   assert.equal(read.size, tensors.length);
   for (const t of tensors) {
@@ -115,6 +112,32 @@ async function safetensorsCase(draw: Draw, target: string): Promise<void> {
     const want = typeof t.data === 'function' ? await t.data() : t.data;
     sameBytes(await storedBytes(r), want, `${t.name}: bytes differ`);
   }
+}
+
+async function safetensorsShardsCase(draw: Draw, target: string): Promise<void> {
+  const folder = `${target}.d`;
+  mkdirSync(folder);
+  try {
+    const tensors = safetensorsTensors(draw, 1 + draw.int(8));
+    // Small shard limits, so that most cases split, and some tensors exceed a shard on their own.
+    const written = await writeSafetensorsShards(folder, tensors, { maxShardBytes: 1 + draw.int(256), metadata: { format: 'pt' } });
+    const opened = written.files[written.files.length - 1];
+    await sameTensors(await openCheckpoint(join(folder, opened)), tensors);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+async function safetensorsCase(draw: Draw, target: string): Promise<void> {
+  const tensors = safetensorsTensors(draw, draw.int(7));
+  const metadata: Record<string, string> = {};
+  for (let i = draw.int(4); i > 0; i--) metadata[draw.name()] = draw.name();
+  const withMetadata = draw.int(3) !== 0;
+  await writeSafetensors(target, tensors, withMetadata ? { metadata } : {});
+  const back = await openCheckpoint(target);
+  assert.equal(back.format, 'safetensors');
+  assert.deepEqual(back.metadata, withMetadata ? metadata : {});
+  await sameTensors(back, tensors);
 }
 
 const SCALAR_TYPES: readonly GgufValueType[] = [VT.U8, VT.I8, VT.U16, VT.I16, VT.U32, VT.I32, VT.F32, VT.BOOL, VT.STRING, VT.U64, VT.I64, VT.F64];
@@ -315,6 +338,7 @@ export function writerRoundTrips(settings: FuzzSettings, tmp: string): void {
   const cases = 4 * settings.iterations;
   describe('fuzz: what every writer writes reads back exactly', () => {
     it('safetensors: random names, dtypes, shapes and metadata', () => run('safetensors', cases, safetensorsCase, 'safetensors'));
+    it('safetensors shards: random tensors split by small shard limits, read through the index', () => run('shards', cases, safetensorsShardsCase, 'safetensors'));
     it('GGUF: random typed metadata, alignments, ggml types and shapes', () => run('gguf', cases, ggufCase, 'gguf'));
     it('ONNX editor: random initializers and metadata, inline and external data', async () => {
       const source = await OnnxModel.load(fixture('workspace', 'tiny_mlp.onnx'));
