@@ -256,7 +256,8 @@ function mutateJson(root: Json, rnd: () => number): string {
   const choice = pick(4);
   if (parent === undefined || key === undefined) return `root kept (${where})`;
   if (choice === 0 || (choice === 3 && Array.isArray(parent))) {
-    const v = ODD_VALUES[pick(ODD_VALUES.length)];
+    // A copy: inserting the shared value itself would let later edits change it, and with it other cases.
+    const v = structuredClone(ODD_VALUES[pick(ODD_VALUES.length)]);
     if (Array.isArray(parent)) parent[key as number] = v; else parent[key as string] = v;
     return `${where} set to ${JSON.stringify(v)?.slice(0, 40)}`;
   }
