@@ -49,6 +49,26 @@ async function readJson(path: string, limit: number, what: string): Promise<unkn
   }
 }
 
+/** Keys under which a `Sequence` component lists its parts. */
+const SEQUENCE_KEYS = ['normalizers', 'pretokenizers', 'processors', 'decoders'] as const;
+
+/**
+ * Checks that a pipeline component and its parts each name a type: without this check the port
+ * reports a damaged file as `Unknown Normalizer type: undefined`, which names neither the file
+ * nor the place.
+ */
+function checkComponent(file: string, value: unknown, where: string): void {
+  if (value === null || value === undefined) return;
+  if (!isRecord(value)) throw new FormatError(`${file}: "${where}" must be an object or null`);
+  if (typeof value.type !== 'string') throw new FormatError(`${file}: "${where}" has no "type"`);
+  for (const key of SEQUENCE_KEYS) {
+    const parts = value[key];
+    if (parts === undefined) continue;
+    if (!Array.isArray(parts)) throw new FormatError(`${file}: "${where}.${key}" must be a list`);
+    parts.forEach((p: unknown, i) => checkComponent(file, p, `${where}.${key}[${i}]`));
+  }
+}
+
 /** The optional tokenizer_config.json beside the tokenizer; absent is normal, malformed is an error. */
 async function readConfig(tokenizerPath: string): Promise<Record<string, unknown>> {
   const path = join(dirname(tokenizerPath), 'tokenizer_config.json');
@@ -73,6 +93,18 @@ export async function loadTokenizer(tokenizerPath: string): Promise<TextTokenize
     throw new FormatError(`${name} uses the tokenizer model ${modelType ? `"${modelType}"` : 'without a type'}; supported: ${SUPPORTED_TOKENIZER_MODELS.join(', ')}`);
   }
   if (!isRecord(model.vocab) && !Array.isArray(model.vocab)) throw new FormatError(`${name}: the ${modelType} model has no vocabulary`);
+  // The port passes any unknown token through as the token text, so an object would come out as `[object Object]`.
+  if (model.unk_token !== undefined && model.unk_token !== null && typeof model.unk_token !== 'string') throw new FormatError(`${name}: the model's "unk_token" must be a string`);
+
+  if (Array.isArray(json.added_tokens)) {
+    json.added_tokens.forEach((t: unknown, i) => {
+      // The port reads each added token's content and id without checking them.
+      if (!isRecord(t) || typeof t.content !== 'string' || !Number.isSafeInteger(t.id) || (t.id as number) < 0) {
+        throw new FormatError(`${name}: added_tokens[${i}] needs a string "content" and a non-negative integer "id"`);
+      }
+    });
+  }
+  for (const key of ['normalizer', 'pre_tokenizer', 'post_processor', 'decoder']) checkComponent(name, json[key], key);
 
   const config = await readConfig(tokenizerPath);
   // The port maps a WordLevel model to its Legacy model, which takes the unknown token from the config.
@@ -105,7 +137,10 @@ export async function loadTokenizer(tokenizerPath: string): Promise<TextTokenize
         // The port yields undefined for a token outside the vocabulary when there is no unknown token.
         const id: number | undefined = ids[i];
         if (id === undefined || !Number.isInteger(id) || id < 0) {
-          throw new FormatError(`the text has the token "${tokens[i]}", which is not in the vocabulary of ${name}, and the tokenizer has no unknown token`);
+          // WordPiece without an unknown token gives neither an id nor a token string for the word.
+          const token: string | undefined = tokens[i];
+          const what = token === undefined ? 'a word' : `the token "${token}"`;
+          throw new FormatError(`the text has ${what}, which is not in the vocabulary of ${name}, and the tokenizer has no unknown token`);
         }
       }
       return ids;

@@ -39,9 +39,12 @@ function parseEntry(name: string, v: unknown): Entry {
   const { dtype, shape, data_offsets: offsets } = v;
   if (typeof dtype !== 'string') throw fail(`tensor ${name} has no dtype`);
   if (!SAFETENSORS_DTYPES.has(dtype)) throw fail(`tensor ${name} has dtype ${JSON.stringify(dtype.slice(0, 40))}, which safetensors does not define`);
-  if (!Array.isArray(shape) || !shape.every(isCount)) throw fail(`tensor ${name} has an invalid shape ${JSON.stringify(shape)?.slice(0, 80) ?? 'undefined'}`);
+  // A key bit-flipped out of its name reads as missing: say so rather than print `undefined`.
+  if (shape === undefined) throw fail(`tensor ${name} has no shape`);
+  if (!Array.isArray(shape) || !shape.every(isCount)) throw fail(`tensor ${name} has an invalid shape ${JSON.stringify(shape).slice(0, 80)}`);
+  if (offsets === undefined) throw fail(`tensor ${name} has no data_offsets`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !isCount(offsets[0]) || !isCount(offsets[1])) {
-    throw fail(`tensor ${name} has invalid data_offsets ${JSON.stringify(offsets)?.slice(0, 80) ?? 'undefined'}`);
+    throw fail(`tensor ${name} has invalid data_offsets ${JSON.stringify(offsets).slice(0, 80)}`);
   }
   const [begin, end] = offsets as [number, number];
   if (end < begin) throw fail(`tensor ${name} has data_offsets [${begin}, ${end}] that end before they begin`);
