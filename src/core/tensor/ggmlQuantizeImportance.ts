@@ -6,8 +6,8 @@
  * with make_qp_quants / make_qx_quants weighted by each sub-block's summed weight. Everything is
  * float32 in the C code's order, so the bytes equal llama.cpp's for the same row and importance.
  */
-import { finishQ3_K, finishQ6_K, packQ4_K, packQ5_K, packScaleMin, putHalf, requantizeAffine } from './ggmlQuantizeK';
-import { GROUP_MAX_EPS, makeQkx2Quants, makeQpQuants, makeQxQuants } from './ggmlQuantSearch';
+import { encodeQ6_KBlock, finishQ3_K, packQ4_K, packQ5_K, packScaleMin, putHalf, requantizeAffine } from './ggmlQuantizeK';
+import { makeQkx2Quants, makeQpQuants, makeQxQuants } from './ggmlQuantSearch';
 
 /**
  * Encodes `blocks` whole blocks of `x` (offset 0, whole rows of `importance.length` values) into
@@ -93,23 +93,7 @@ export const quantizeQ6_KImportance: ImportanceQuantizer = (x, blocks, out, impo
   const scales = new Float32Array(16);
   byRow(blocks, QK_K, importance, (start, first, perRow) => {
     for (let i = 0; i < perRow; i++) {
-      const p = start + QK_K * i;
-      const o = (first + i) * 210;
-      let maxScale = 0;
-      let maxAbs = 0;
-      for (let ib = 0; ib < 16; ib++) {
-        const s = makeQxQuants(16, 32, x, p + 16 * ib, L, 16 * ib, importance, QK_K * i + 16 * ib);
-        scales[ib] = s;
-        if (Math.abs(s) > maxAbs) {
-          maxAbs = Math.abs(s);
-          maxScale = s;
-        }
-      }
-      if (maxAbs < GROUP_MAX_EPS) {
-        out.fill(0, o, o + 210);
-        continue;
-      }
-      finishQ6_K(x, p, out, o, L, scales, maxScale);
+      encodeQ6_KBlock(x, start + QK_K * i, out, (first + i) * 210, L, scales, importance, QK_K * i);
     }
   });
 };

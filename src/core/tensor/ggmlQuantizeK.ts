@@ -247,27 +247,33 @@ export function packQ5_K(L: Uint8Array, out: Uint8Array, o: number): void {
 export const quantizeQ6_K: Quantizer = (x, blocks, out) => {
   const L = new Uint8Array(QK_K);
   const scales = new Float32Array(16);
-  for (let i = 0, p = 0, o = 0; i < blocks; i++, p += QK_K, o += 210) {
-    let maxScale = 0;
-    let maxAbs = 0;
-    for (let ib = 0; ib < 16; ib++) {
-      const s = makeQxQuants(16, 32, x, p + 16 * ib, L, 16 * ib);
-      scales[ib] = s;
-      if (Math.abs(s) > maxAbs) {
-        maxAbs = Math.abs(s);
-        maxScale = s;
-      }
-    }
-    if (maxAbs < GROUP_MAX_EPS) {
-      out.fill(0, o, o + 210);
-      continue;
-    }
-    finishQ6_K(x, p, out, o, L, scales, maxScale);
-  }
+  for (let i = 0, p = 0, o = 0; i < blocks; i++, p += QK_K, o += 210) encodeQ6_KBlock(x, p, out, o, L, scales);
 };
 
+/**
+ * One Q6_K block of the 256 values at x[p…]: a make_qx_quants scale per group of 16 (weighted by
+ * `importance[at…]` when given, as quantize_row_q6_K_impl does), then the shared packing.
+ */
+export function encodeQ6_KBlock(x: Float32Array, p: number, out: Uint8Array, o: number, L: Uint8Array, scales: Float32Array, importance?: Float32Array, at = 0): void {
+  let maxScale = 0;
+  let maxAbs = 0;
+  for (let ib = 0; ib < 16; ib++) {
+    const s = makeQxQuants(16, 32, x, p + 16 * ib, L, 16 * ib, importance, at + 16 * ib);
+    scales[ib] = s;
+    if (Math.abs(s) > maxAbs) {
+      maxAbs = Math.abs(s);
+      maxScale = s;
+    }
+  }
+  if (maxAbs < GROUP_MAX_EPS) {
+    out.fill(0, o, o + 210);
+    return;
+  }
+  finishQ6_K(x, p, out, o, L, scales, maxScale);
+}
+
 /** Q6_K after the sub-block search: int8 scales against the largest, levels re-rounded and packed. */
-export function finishQ6_K(x: Float32Array, p: number, out: Uint8Array, o: number, L: Uint8Array, scales: Float32Array, maxScale: number): void {
+function finishQ6_K(x: Float32Array, p: number, out: Uint8Array, o: number, L: Uint8Array, scales: Float32Array, maxScale: number): void {
   const iscale = f(-128 / maxScale);
   const d = putHalf(out, o + 208, f(1 / iscale));
   for (let ib = 0; ib < 16; ib++) out[o + 192 + ib] = Math.min(127, nearestInt(f(iscale * scales[ib]))) & 255;
